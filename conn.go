@@ -1,0 +1,1221 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// DefaultReadLimit is the largest message, in bytes, that a Conn accepts
+// unless configured otherwise. A larger message fails the connection with
+// StatusMessageTooBig.
+const DefaultReadLimit = 16 << 20
+
+// defaultBufferSize is the size of the pooled read and write buffers.
+const defaultBufferSize = 4096
+
+// DefaultCloseTimeout bounds how long the close handshake waits for the
+// peer: for the peer's close frame and, on a client, for the server to
+// close the TCP connection afterwards.
+const DefaultCloseTimeout = 5 * time.Second
+
+// ErrClosed is returned by operations on a Conn whose close handshake has
+// begun (writes of data after a close frame was sent) or that is closed.
+var ErrClosed = errors.New("websocket: use of closed connection")
+
+// errStaleWriter is returned by a message writer used after its Close.
+var errStaleWriter = errors.New("websocket: write to a closed message writer")
+
+// Conn is a WebSocket connection, on the server or the client side.
+//
+// Writes (WriteMessage, NextWriter, Ping, Close) are safe to call from many
+// goroutines at once: data messages go out whole, one after another, and
+// control frames can be sent between the frames of a fragmented message.
+// Reads (ReadMessage, NextReader) must happen from one goroutine at a time.
+// A reading goroutine answers pings, delivers pongs and takes part in the
+// close handshake, so an application that only writes should still read.
+type Conn struct {
+	nc       net.Conn
+	isServer bool
+
+	subprotocol string
+	request     *http.Request
+	response    *http.Response
+
+	closeTimeout time.Duration
+
+	// Locks are channels so that they can be waited on with a timeout.
+	rlock chan struct{} // held by the one reader
+	mlock chan struct{} // held while a data message is being written
+	wlock chan struct{} // held while a frame is being written
+
+	// Reader state, guarded by rlock.
+	br          readBuf
+	readLimit   atomic.Int64
+	readErr     error
+	frameRemain int64 // unread payload bytes of the current data frame
+	frameFin    bool
+	frameKey    [4]byte
+	framePos    int
+	frameMasked bool
+	inMessage   bool // a data message is being read
+	msgType     MessageType
+	msgFramed   int64 // payload bytes of the message's frames so far
+	msgUTF8     utf8Validator
+	mr          messageReader
+	ctrlIn      [maxControlPayload]byte
+
+	// Writer state, guarded by wlock (frames) and mlock (messages).
+	writeErr  error
+	closeSent bool
+	wbuf      []byte
+	wpool     *[]byte
+	wsize     int
+	ctrlOut   [maxHeaderLen + maxControlPayload]byte
+	iov       [2][]byte
+	mw        messageWriter
+
+	// A pong answer queued by the reader while a writer held wlock.
+	pongMu      sync.Mutex
+	pongPending atomic.Bool
+	pongLen     int
+	pongBuf     [maxControlPayload]byte
+
+	// Close state.
+	closeOnce  sync.Once
+	closed     chan struct{} // closed once the transport is closed
+	closeRecv  chan struct{} // closed once the peer's close frame arrived
+	recvOnce   sync.Once
+	peerClose  *CloseError
+	handlersMu sync.Mutex
+	onPing     func([]byte)
+	onPong     func([]byte)
+	pings      map[string]chan struct{}
+}
+
+// connConfig holds what the Upgrader or Dialer sets on a new Conn.
+type connConfig struct {
+	isServer     bool
+	readLimit    int64
+	readBufSize  int
+	writeBufSize int
+	subprotocol  string
+	closeTimeout time.Duration
+}
+
+// newConn makes a Conn over nc, any full-duplex byte stream. buffered holds
+// bytes already read from nc past the handshake.
+func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
+	c := &Conn{
+		nc:           nc,
+		isServer:     cfg.isServer,
+		subprotocol:  cfg.subprotocol,
+		closeTimeout: cfg.closeTimeout,
+		rlock:        make(chan struct{}, 1),
+		mlock:        make(chan struct{}, 1),
+		wlock:        make(chan struct{}, 1),
+		closed:       make(chan struct{}),
+		closeRecv:    make(chan struct{}),
+	}
+	if c.closeTimeout <= 0 {
+		c.closeTimeout = DefaultCloseTimeout
+	}
+	limit := cfg.readLimit
+	if limit <= 0 {
+		limit = DefaultReadLimit
+	}
+	c.readLimit.Store(limit)
+	c.br.src = nc
+	c.br.size = cfg.readBufSize
+	if c.br.size <= 0 {
+		c.br.size = defaultBufferSize
+	}
+	c.wsize = cfg.writeBufSize
+	if c.wsize <= 0 {
+		c.wsize = defaultBufferSize
+	}
+	if c.wsize < maxHeaderLen+64 {
+		c.wsize = maxHeaderLen + 64
+	}
+	c.mr.c = c
+	c.mw.c = c
+	if len(buffered) > 0 {
+		c.br.seed(buffered)
+	}
+	return c
+}
+
+// Subprotocol returns the subprotocol agreed in the handshake, or "".
+func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// Request returns the HTTP request that opened a server-side Conn, or nil
+// on the client side. Its Body must not be used.
+func (c *Conn) Request() *http.Request { return c.request }
+
+// Response returns the server's handshake response on a client-side Conn,
+// or nil on the server side. Its Body must not be used.
+func (c *Conn) Response() *http.Response { return c.response }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// SetDeadline sets the read and write deadlines, as net.Conn does. A read
+// or write that times out fails the connection: a frame may have been cut
+// in half, so the stream cannot be trusted afterwards.
+func (c *Conn) SetDeadline(t time.Time) error { return c.nc.SetDeadline(t) }
+
+// SetReadDeadline sets the deadline for reads, including the reads that
+// wait for the next message. See SetDeadline.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the deadline for writes. See SetDeadline.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
+
+// SetReadLimit sets the largest message, in bytes, that the Conn accepts.
+// A message over the limit fails the connection with StatusMessageTooBig,
+// as soon as a frame header announces that the limit will be passed.
+// n <= 0 restores DefaultReadLimit.
+func (c *Conn) SetReadLimit(n int64) {
+	if n <= 0 {
+		n = DefaultReadLimit
+	}
+	c.readLimit.Store(n)
+}
+
+// SetPingHandler sets a function called, on the reading goroutine, with
+// the payload of each ping received. The Conn answers pings with pongs
+// whether or not a handler is set; the payload must not be retained.
+func (c *Conn) SetPingHandler(f func(payload []byte)) {
+	c.handlersMu.Lock()
+	c.onPing = f
+	c.handlersMu.Unlock()
+}
+
+// SetPongHandler sets a function called, on the reading goroutine, with
+// the payload of each pong received. The payload must not be retained.
+func (c *Conn) SetPongHandler(f func(payload []byte)) {
+	c.handlersMu.Lock()
+	c.onPong = f
+	c.handlersMu.Unlock()
+}
+
+// ---- Reading ----
+
+// NextReader waits for the next data message and returns its type and a
+// reader for its payload. The reader returns io.EOF at the end of the
+// message and stays valid until the next call to NextReader or
+// ReadMessage; any unread rest of the previous message is discarded.
+//
+// Control frames that arrive meanwhile are handled: pings are answered,
+// pongs delivered, and a close frame is answered and returned as a
+// *CloseError. Any error is final: later calls return it again.
+func (c *Conn) NextReader() (MessageType, io.Reader, error) {
+	typ, r, _, err := c.nextReader()
+	return typ, r, err
+}
+
+// nextReader is NextReader that also returns the first frame's length,
+// a hint for the message's size.
+func (c *Conn) nextReader() (MessageType, io.Reader, int64, error) {
+	c.rlock <- struct{}{}
+	defer func() { <-c.rlock }()
+	if c.readErr != nil {
+		return 0, nil, 0, c.readErr
+	}
+	// Discard what is left of the previous message.
+	for c.inMessage {
+		if _, err := c.readPayload(nil, true); err != nil && err != io.EOF {
+			return 0, nil, 0, err
+		}
+	}
+	if err := c.nextDataFrame(); err != nil {
+		return 0, nil, 0, err
+	}
+	c.mr.done = false
+	return c.msgType, &c.mr, c.frameRemain, nil
+}
+
+// ReadMessage reads the next data message whole. It is NextReader followed
+// by reading all of the message into a new slice.
+func (c *Conn) ReadMessage() (MessageType, []byte, error) {
+	typ, r, hint, err := c.nextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := readAll(r, hint)
+	return typ, p, err
+}
+
+// readAll is io.ReadAll with a first guess at the size.
+func readAll(r io.Reader, hint int64) ([]byte, error) {
+	size := 512
+	if hint > 0 && hint < 1<<20 {
+		size = int(hint) + 1
+	}
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// messageReader reads one message's payload. There is one per Conn,
+// reused, so reading costs no allocation.
+type messageReader struct {
+	c    *Conn
+	seq  uint64
+	done bool
+}
+
+// Read reads payload bytes of the current message.
+func (r *messageReader) Read(p []byte) (int, error) {
+	c := r.c
+	c.rlock <- struct{}{}
+	defer func() { <-c.rlock }()
+	if c.readErr != nil {
+		return 0, c.readErr
+	}
+	if r.done {
+		return 0, io.EOF
+	}
+	n, err := c.readPayload(p, false)
+	if err == io.EOF {
+		r.done = true
+	}
+	return n, err
+}
+
+// nextDataFrame reads frames until the first frame of a data message,
+// handling control frames on the way.
+func (c *Conn) nextDataFrame() error {
+	for {
+		h, err := c.readHeader()
+		if err != nil {
+			return err
+		}
+		if isControl(h.opcode) {
+			if err := c.handleControl(h); err != nil {
+				return err
+			}
+			continue
+		}
+		if h.opcode == opContinuation {
+			return c.fail(protocolErr("continuation frame without a message to continue"))
+		}
+		c.inMessage = true
+		c.msgType = MessageType(h.opcode)
+		c.msgFramed = 0
+		c.msgUTF8 = utf8Validator{}
+		return c.startFrame(h)
+	}
+}
+
+// startFrame takes a data frame's header as the current frame.
+func (c *Conn) startFrame(h frameHeader) error {
+	c.msgFramed += h.length
+	if c.msgFramed > c.readLimit.Load() || c.msgFramed < 0 {
+		return c.fail(&ProtocolError{Code: StatusMessageTooBig,
+			Reason: fmt.Sprintf("message larger than the read limit of %d bytes", c.readLimit.Load())})
+	}
+	c.frameRemain = h.length
+	c.frameFin = h.fin
+	c.frameMasked = h.masked
+	c.frameKey = h.key
+	c.framePos = 0
+	return nil
+}
+
+// readPayload reads the current message's payload into p, moving on to its
+// continuation frames. With discard it reads and drops the whole rest of
+// the message. It returns io.EOF at the end of the message.
+func (c *Conn) readPayload(p []byte, discard bool) (int, error) {
+	for c.frameRemain == 0 {
+		if c.frameFin {
+			if c.msgType == TextMessage && !c.msgUTF8.complete() {
+				return 0, c.fail(&ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "text message ends inside a UTF-8 sequence"})
+			}
+			c.inMessage = false
+			c.br.releaseIfEmpty()
+			return 0, io.EOF
+		}
+		h, err := c.readHeader()
+		if err != nil {
+			return 0, err
+		}
+		if isControl(h.opcode) {
+			if err := c.handleControl(h); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if h.opcode != opContinuation {
+			return 0, c.fail(protocolErr("new data message started inside a fragmented message"))
+		}
+		if err := c.startFrame(h); err != nil {
+			return 0, err
+		}
+	}
+	if discard {
+		// Read into the buffer and drop, validating as we go so a bad
+		// message still fails with the right code.
+		if err := c.br.fill(1); err != nil {
+			return 0, c.readFailed(err)
+		}
+		n := c.br.buffered()
+		if int64(n) > c.frameRemain {
+			n = int(c.frameRemain)
+		}
+		chunk := c.br.buf[c.br.r : c.br.r+n]
+		c.br.r += n
+		return n, c.consume(chunk)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if int64(len(p)) > c.frameRemain {
+		p = p[:c.frameRemain]
+	}
+	n, err := c.br.read(p)
+	if n > 0 {
+		if cerr := c.consume(p[:n]); cerr != nil {
+			return 0, cerr
+		}
+	}
+	if err != nil {
+		return n, c.readFailed(err)
+	}
+	return n, nil
+}
+
+// consume unmasks and validates payload bytes just read.
+func (c *Conn) consume(b []byte) error {
+	if c.frameMasked {
+		c.framePos = maskBytes(c.frameKey, c.framePos, b)
+	}
+	c.frameRemain -= int64(len(b))
+	if c.msgType == TextMessage && !c.msgUTF8.valid(b) {
+		return c.fail(&ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "invalid UTF-8 in a text message"})
+	}
+	return nil
+}
+
+// readHeader reads and checks the next frame header.
+func (c *Conn) readHeader() (frameHeader, error) {
+	if err := c.br.fill(2); err != nil {
+		return frameHeader{}, c.readFailed(err)
+	}
+	n := headerLen(c.br.buf[c.br.r+1])
+	if err := c.br.fill(n); err != nil {
+		return frameHeader{}, c.readFailed(err)
+	}
+	h, _, err := parseHeader(c.br.buf[c.br.r : c.br.r+n])
+	if err != nil {
+		return h, c.fail(err.(*ProtocolError))
+	}
+	c.br.r += n
+	if err := checkHeader(&h, c.isServer, c.allowedRSV(&h)); err != nil {
+		return h, c.fail(err.(*ProtocolError))
+	}
+	return h, nil
+}
+
+// allowedRSV returns the RSV bits that negotiated extensions permit on a
+// frame with header h. No extension is negotiated by this file's code.
+func (c *Conn) allowedRSV(h *frameHeader) byte { return 0 }
+
+// handleControl reads a control frame's payload and acts on it.
+func (c *Conn) handleControl(h frameHeader) error {
+	n := int(h.length)
+	if err := c.br.fill(n); err != nil {
+		return c.readFailed(err)
+	}
+	p := c.ctrlIn[:n]
+	copy(p, c.br.buf[c.br.r:c.br.r+n])
+	c.br.r += n
+	if h.masked {
+		maskBytes(h.key, 0, p)
+	}
+	switch h.opcode {
+	case opPing:
+		c.queuePong(p)
+		c.handlersMu.Lock()
+		f := c.onPing
+		c.handlersMu.Unlock()
+		if f != nil {
+			f(p)
+		}
+	case opPong:
+		c.handlersMu.Lock()
+		f := c.onPong
+		if ch, ok := c.pings[string(p)]; ok {
+			close(ch)
+			delete(c.pings, string(p))
+		}
+		c.handlersMu.Unlock()
+		if f != nil {
+			f(p)
+		}
+	case opClose:
+		return c.handlePeerClose(p)
+	}
+	return nil
+}
+
+// handlePeerClose answers a close frame from the peer and returns the
+// *CloseError that read calls report from now on.
+func (c *Conn) handlePeerClose(p []byte) error {
+	code, reason, err := parseClosePayload(p)
+	if err != nil {
+		return c.fail(err.(*ProtocolError))
+	}
+	ce := &CloseError{Code: code, Reason: reason}
+	c.recvOnce.Do(func() {
+		c.peerClose = ce
+		close(c.closeRecv)
+	})
+	// Echo the code (RFC 6455 section 5.5.1) unless we started the close.
+	echo := code
+	if echo == StatusNoStatusReceived {
+		echo = 0
+	}
+	_ = c.writeClose(echo, "", time.Now().Add(c.closeTimeout))
+	c.readErr = ce
+	c.finishClose()
+	return ce
+}
+
+// finishClose ends the transport after both close frames were exchanged:
+// the server closes at once, the client waits a bounded time for the
+// server to close first (RFC 6455 section 7.1.1). Caller holds rlock.
+func (c *Conn) finishClose() {
+	if !c.isServer {
+		c.nc.SetReadDeadline(time.Now().Add(c.closeTimeout))
+		var scratch [256]byte
+		for {
+			if _, err := c.nc.Read(scratch[:]); err != nil {
+				break
+			}
+		}
+	}
+	c.closeTransport()
+}
+
+// readFailed turns a transport read error into the Conn's final read error.
+func (c *Conn) readFailed(err error) error {
+	if c.readErr != nil {
+		return c.readErr
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	select {
+	case <-c.closed:
+		err = ErrClosed
+	default:
+		err = fmt.Errorf("websocket: read failed: %w", err)
+	}
+	c.readErr = err
+	c.closeTransport()
+	return err
+}
+
+// fail fails the connection (RFC 6455 section 7.1.7): it sends a close
+// frame with pe's code, closes the transport and makes pe the final read
+// error. Caller holds rlock.
+func (c *Conn) fail(pe *ProtocolError) error {
+	if c.readErr != nil {
+		return c.readErr
+	}
+	c.readErr = pe
+	_ = c.writeClose(pe.Code, pe.Reason, time.Now().Add(time.Second))
+	c.closeTransport()
+	return pe
+}
+
+// ---- Writing ----
+
+// lock acquires l, giving up when the Conn closes or the deadline passes
+// (a zero deadline waits for the Conn only).
+func (c *Conn) lock(l chan struct{}, deadline time.Time) error {
+	select {
+	case l <- struct{}{}:
+		return nil
+	default:
+	}
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case l <- struct{}{}:
+		return nil
+	case <-c.closed:
+		return ErrClosed
+	case <-timeout:
+		return errors.New("websocket: timed out waiting for another writer")
+	}
+}
+
+// unlockFrame releases wlock, then sends a pong the reader queued while it
+// was held.
+func (c *Conn) unlockFrame() {
+	<-c.wlock
+	if c.pongPending.Load() {
+		select {
+		case c.wlock <- struct{}{}:
+			c.flushPongLocked()
+			<-c.wlock
+		default:
+			// The new holder will flush it when it unlocks.
+		}
+	}
+}
+
+// queuePong arranges for a pong answering payload. When a writer holds
+// the frame lock the pong waits for it, replacing any older unsent pong
+// (RFC 6455 section 5.5.3 allows answering only the latest ping), so a
+// ping flood costs no memory and never blocks the reader behind a writer.
+func (c *Conn) queuePong(payload []byte) {
+	c.pongMu.Lock()
+	c.pongLen = copy(c.pongBuf[:], payload)
+	c.pongPending.Store(true)
+	c.pongMu.Unlock()
+	select {
+	case c.wlock <- struct{}{}:
+		c.flushPongLocked()
+		c.unlockFrame()
+	default:
+	}
+}
+
+// flushPongLocked writes the queued pong. Caller holds wlock.
+func (c *Conn) flushPongLocked() {
+	c.pongMu.Lock()
+	if !c.pongPending.Load() {
+		c.pongMu.Unlock()
+		return
+	}
+	var p [maxControlPayload]byte
+	n := copy(p[:], c.pongBuf[:c.pongLen])
+	c.pongPending.Store(false)
+	c.pongMu.Unlock()
+	if c.closeSent {
+		return
+	}
+	_ = c.writeControlLocked(opPong, p[:n])
+}
+
+// writeControlLocked writes one control frame. Caller holds wlock.
+func (c *Conn) writeControlLocked(op byte, payload []byte) error {
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	h := frameHeader{fin: true, opcode: op, length: int64(len(payload))}
+	if !c.isServer {
+		h.masked = true
+		h.key = newMaskKey()
+	}
+	n := putHeader(c.ctrlOut[:], h)
+	m := copy(c.ctrlOut[n:], payload)
+	if h.masked {
+		maskBytes(h.key, 0, c.ctrlOut[n:n+m])
+	}
+	return c.writeRaw(c.ctrlOut[:n+m])
+}
+
+// writeRaw writes b to the transport; a failure is final for writing and
+// closes the transport, since a partial frame corrupts the stream.
+func (c *Conn) writeRaw(b []byte) error {
+	if _, err := c.nc.Write(b); err != nil {
+		return c.writeFailed(err)
+	}
+	return nil
+}
+
+func (c *Conn) writeFailed(err error) error {
+	select {
+	case <-c.closed:
+		err = ErrClosed
+	default:
+		err = fmt.Errorf("websocket: write failed: %w", err)
+	}
+	c.writeErr = err
+	c.closeTransport()
+	return err
+}
+
+// writeFrame writes one frame carrying payload from the caller's memory,
+// which it does not modify. Caller holds wlock.
+func (c *Conn) writeFrame(h frameHeader, payload []byte, scratch []byte) error {
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	if c.closeSent {
+		return ErrClosed
+	}
+	h.length = int64(len(payload))
+	if c.isServer {
+		n := putHeader(c.ctrlOut[:], h)
+		if n+len(payload) <= len(scratch) {
+			// Small frame: one copy, one write.
+			copy(scratch, c.ctrlOut[:n])
+			copy(scratch[n:], payload)
+			return c.writeRaw(scratch[:n+len(payload)])
+		}
+		// Large frame: header and payload in one writev, no copy.
+		c.iov[0], c.iov[1] = c.ctrlOut[:n], payload
+		bufs := net.Buffers(c.iov[:])
+		_, err := bufs.WriteTo(c.nc)
+		c.iov[0], c.iov[1] = nil, nil
+		if err != nil {
+			return c.writeFailed(err)
+		}
+		return nil
+	}
+	// Client: mask a copy, chunk by chunk through scratch.
+	h.masked = true
+	h.key = newMaskKey()
+	n := putHeader(scratch, h)
+	pos := 0
+	for {
+		m := copy(scratch[n:], payload)
+		pos = maskBytes(h.key, pos, scratch[n:n+m])
+		payload = payload[m:]
+		if err := c.writeRaw(scratch[:n+m]); err != nil {
+			return err
+		}
+		if len(payload) == 0 {
+			return nil
+		}
+		n = 0
+	}
+}
+
+// acquireWriteBuf makes sure c.wbuf holds a pooled buffer. Caller holds mlock.
+func (c *Conn) acquireWriteBuf() {
+	if c.wbuf == nil {
+		c.wpool = getBuffer(c.wsize)
+		c.wbuf = *c.wpool
+	}
+}
+
+// releaseWriteBuf returns c.wbuf to its pool. Caller holds mlock.
+func (c *Conn) releaseWriteBuf() {
+	if c.wpool != nil {
+		putBuffer(c.wpool)
+		c.wpool, c.wbuf = nil, nil
+	}
+}
+
+// WriteMessage sends p as one message of type typ, in a single frame. It
+// waits for a message being written by another goroutine to finish. Text
+// messages must be valid UTF-8. The Conn does not keep p.
+func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
+	if typ != TextMessage && typ != BinaryMessage {
+		return fmt.Errorf("websocket: invalid message type %v", typ)
+	}
+	if err := c.lock(c.mlock, time.Time{}); err != nil {
+		return err
+	}
+	defer func() { <-c.mlock }()
+	if err := c.lock(c.wlock, time.Time{}); err != nil {
+		return err
+	}
+	var err error
+	if len(p) <= maxControlPayload && c.isServer {
+		err = c.writeFrame(frameHeader{fin: true, opcode: byte(typ)}, p, c.ctrlOut[maxHeaderLen:])
+	} else {
+		c.acquireWriteBuf()
+		err = c.writeFrame(frameHeader{fin: true, opcode: byte(typ)}, p, c.wbuf)
+		c.releaseWriteBuf()
+	}
+	c.unlockFrame()
+	return err
+}
+
+// NextWriter returns a writer for a new message of type typ. Its writes are
+// buffered and sent as frames of a fragmented message whenever the buffer
+// fills, so a message of any size needs no more memory than the buffer;
+// Close sends the final frame. Until then other data messages wait, but
+// control frames (pongs, close) still go out between the fragments.
+func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
+	if typ != TextMessage && typ != BinaryMessage {
+		return nil, fmt.Errorf("websocket: invalid message type %v", typ)
+	}
+	if err := c.lock(c.mlock, time.Time{}); err != nil {
+		return nil, err
+	}
+	c.acquireWriteBuf()
+	w := &c.mw
+	w.open = true
+	w.op = byte(typ)
+	w.n = maxHeaderLen
+	return w, nil
+}
+
+// messageWriter streams one message. There is one per Conn, reused.
+type messageWriter struct {
+	c    *Conn
+	open bool
+	op   byte // opcode of the next frame: the type, then continuation
+	n    int  // end of buffered data in c.wbuf; data starts at maxHeaderLen
+}
+
+// Write buffers p, sending full buffers as frames.
+func (w *messageWriter) Write(p []byte) (int, error) {
+	if !w.open {
+		return 0, errStaleWriter
+	}
+	c := w.c
+	total := 0
+	for len(p) > 0 {
+		if w.n == len(c.wbuf) {
+			if err := w.flush(false); err != nil {
+				return total, err
+			}
+		}
+		// A large write with an empty buffer goes out as its own frame.
+		if w.n == maxHeaderLen && len(p) >= len(c.wbuf)-maxHeaderLen && c.isServer {
+			if err := w.writeDirect(p); err != nil {
+				return total, err
+			}
+			return total + len(p), nil
+		}
+		m := copy(c.wbuf[w.n:], p)
+		w.n += m
+		p = p[m:]
+		total += m
+	}
+	return total, nil
+}
+
+// writeDirect sends p as one non-final frame without copying it.
+func (w *messageWriter) writeDirect(p []byte) error {
+	c := w.c
+	if err := c.lock(c.wlock, time.Time{}); err != nil {
+		return err
+	}
+	err := c.writeFrame(frameHeader{opcode: w.op}, p, nil)
+	c.unlockFrame()
+	w.op = opContinuation
+	return err
+}
+
+// flush sends the buffered data as one frame, in place: the header goes
+// into the space reserved before the data.
+func (w *messageWriter) flush(fin bool) error {
+	c := w.c
+	if err := c.lock(c.wlock, time.Time{}); err != nil {
+		return err
+	}
+	defer c.unlockFrame()
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	if c.closeSent {
+		return ErrClosed
+	}
+	payload := c.wbuf[maxHeaderLen:w.n]
+	h := frameHeader{fin: fin, opcode: w.op, length: int64(len(payload))}
+	if !c.isServer {
+		h.masked = true
+		h.key = newMaskKey()
+		maskBytes(h.key, 0, payload)
+	}
+	var hdr [maxHeaderLen]byte
+	hn := putHeader(hdr[:], h)
+	start := maxHeaderLen - hn
+	copy(c.wbuf[start:], hdr[:hn])
+	w.op = opContinuation
+	w.n = maxHeaderLen
+	return c.writeRaw(c.wbuf[start : maxHeaderLen+len(payload)])
+}
+
+// Close sends the final frame of the message and lets the next message go.
+func (w *messageWriter) Close() error {
+	if !w.open {
+		return errStaleWriter
+	}
+	w.open = false
+	c := w.c
+	err := w.flush(true)
+	c.releaseWriteBuf()
+	<-c.mlock
+	return err
+}
+
+// Ping sends a ping with payload (at most 125 bytes) and waits until the
+// matching pong arrives or ctx is done. Pongs are delivered by the
+// goroutine reading from the Conn, so one must be running.
+func (c *Conn) Ping(ctx context.Context, payload []byte) error {
+	if len(payload) > maxControlPayload {
+		return errors.New("websocket: ping payload longer than 125 bytes")
+	}
+	ch := make(chan struct{})
+	key := string(payload)
+	c.handlersMu.Lock()
+	if c.pings == nil {
+		c.pings = make(map[string]chan struct{})
+	}
+	if old, ok := c.pings[key]; ok {
+		ch = old // share the wait with a ping of the same payload
+	} else {
+		c.pings[key] = ch
+	}
+	c.handlersMu.Unlock()
+	dl, _ := ctx.Deadline()
+	if err := c.lock(c.wlock, dl); err != nil {
+		return err
+	}
+	var err error
+	if c.closeSent {
+		err = ErrClosed
+	} else {
+		err = c.writeControlLocked(opPing, payload)
+	}
+	c.unlockFrame()
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-c.closed:
+		return ErrClosed
+	case <-ctx.Done():
+		c.handlersMu.Lock()
+		if c.pings[key] == ch {
+			delete(c.pings, key)
+		}
+		c.handlersMu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// ---- Closing ----
+
+// writeClose sends a close frame once; later calls do nothing. Code 0
+// sends an empty close payload.
+func (c *Conn) writeClose(code StatusCode, reason string, deadline time.Time) error {
+	if err := c.lock(c.wlock, deadline); err != nil {
+		return err
+	}
+	defer c.unlockFrame()
+	if c.closeSent {
+		return nil
+	}
+	c.closeSent = true
+	var p [maxControlPayload]byte
+	n := 0
+	if code != 0 {
+		p[0], p[1] = byte(code>>8), byte(code)
+		n = 2 + copy(p[2:], truncateReason(reason))
+	}
+	c.nc.SetWriteDeadline(deadline)
+	return c.writeControlLocked(opClose, p[:n])
+}
+
+// truncateReason cuts reason to the 123 bytes a close frame has room for,
+// on a UTF-8 boundary.
+func truncateReason(reason string) string {
+	if len(reason) <= maxControlPayload-2 {
+		return reason
+	}
+	r := reason[:maxControlPayload-2]
+	for len(r) > 0 && !utf8.ValidString(r) {
+		r = r[:len(r)-1]
+	}
+	return r
+}
+
+// Close performs the close handshake with StatusNormalClosure.
+func (c *Conn) Close() error {
+	return c.CloseWithStatus(StatusNormalClosure, "")
+}
+
+// CloseWithStatus performs the close handshake: it sends a close frame with
+// code and reason, waits up to the close timeout (DefaultCloseTimeout) for
+// the peer's close frame, reading and discarding data meanwhile unless
+// another goroutine is reading, and then closes the connection. It returns
+// nil when the peer answered, and an error when it did not in time or the
+// Conn was already closed. The code must be one that may be sent on the
+// wire (1000-1003, 1007-1014, 3000-4999) and the reason at most 123 bytes
+// of UTF-8; otherwise nothing is sent and an error returned.
+func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
+	if !code.validOnWire() {
+		return fmt.Errorf("websocket: status code %d may not be sent in a close frame", int(code))
+	}
+	if len(reason) > maxControlPayload-2 || !utf8.ValidString(reason) {
+		return errors.New("websocket: close reason must be valid UTF-8 of at most 123 bytes")
+	}
+	select {
+	case <-c.closed:
+		return ErrClosed
+	default:
+	}
+	deadline := time.Now().Add(c.closeTimeout)
+	if err := c.writeClose(code, reason, deadline); err != nil {
+		c.closeTransport()
+		return err
+	}
+	// Wait for the peer's close: read it ourselves if nobody else reads.
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case c.rlock <- struct{}{}:
+		err := c.drainUntilClose(deadline)
+		<-c.rlock
+		if err != nil {
+			return err
+		}
+		return nil
+	case <-c.closeRecv:
+		<-c.closed // the reader finishes the close
+		return nil
+	case <-t.C:
+		c.closeTransport()
+		return errors.New("websocket: close handshake timed out: peer sent no close frame")
+	}
+}
+
+// drainUntilClose reads and discards frames until the peer's close frame
+// arrives, then finishes the close. Caller holds rlock.
+func (c *Conn) drainUntilClose(deadline time.Time) error {
+	if c.readErr != nil {
+		var ce *CloseError
+		if errors.As(c.readErr, &ce) {
+			c.closeTransport()
+			return nil
+		}
+		c.closeTransport()
+		return c.readErr
+	}
+	c.nc.SetReadDeadline(deadline)
+	for {
+		if c.inMessage {
+			if _, err := c.readPayload(nil, true); err != nil && err != io.EOF {
+				return c.closeResult(err)
+			}
+			continue
+		}
+		if err := c.nextDataFrame(); err != nil {
+			return c.closeResult(err)
+		}
+	}
+}
+
+// closeResult maps the error that ended drainUntilClose to Close's result.
+func (c *Conn) closeResult(err error) error {
+	var ce *CloseError
+	if errors.As(err, &ce) {
+		return nil
+	}
+	c.closeTransport()
+	return err
+}
+
+// CloseNow closes the connection at once, without a close handshake. The
+// peer sees an abnormal closure (1006).
+func (c *Conn) CloseNow() error {
+	select {
+	case <-c.closed:
+		return ErrClosed
+	default:
+	}
+	c.closeTransport()
+	return nil
+}
+
+// closeTransport closes the underlying connection once.
+func (c *Conn) closeTransport() {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.nc.Close()
+	})
+}
+
+// ---- Buffers ----
+
+// readBuf is a buffered reader whose buffer comes from a pool and goes
+// back to it whenever it is empty between messages.
+type readBuf struct {
+	src  io.Reader
+	size int
+	buf  []byte
+	pool *[]byte
+	r, w int
+}
+
+func (b *readBuf) buffered() int { return b.w - b.r }
+
+// seed puts bytes read ahead of the Conn (during the handshake) in front.
+func (b *readBuf) seed(p []byte) {
+	if len(p) > b.size {
+		b.buf = make([]byte, len(p))
+	} else {
+		b.pool = getBuffer(b.size)
+		b.buf = *b.pool
+	}
+	b.r, b.w = 0, copy(b.buf, p)
+}
+
+// fill reads until at least n bytes (n <= size) are buffered.
+func (b *readBuf) fill(n int) error {
+	if b.buf == nil {
+		b.pool = getBuffer(b.size)
+		b.buf = *b.pool
+		b.r, b.w = 0, 0
+	}
+	if b.w-b.r >= n {
+		return nil
+	}
+	if len(b.buf)-b.r < n {
+		b.w = copy(b.buf, b.buf[b.r:b.w])
+		b.r = 0
+	}
+	for b.w-b.r < n {
+		m, err := b.src.Read(b.buf[b.w:])
+		b.w += m
+		if err != nil {
+			if b.w-b.r >= n {
+				return nil
+			}
+			if err == io.EOF && b.w > b.r {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// read reads up to len(p) bytes, from the buffer if it holds any, else
+// straight from the source when p is at least a buffer long.
+func (b *readBuf) read(p []byte) (int, error) {
+	if b.w > b.r {
+		n := copy(p, b.buf[b.r:b.w])
+		b.r += n
+		return n, nil
+	}
+	if len(p) >= b.size {
+		n, err := b.src.Read(p)
+		if err == io.EOF && n > 0 {
+			err = nil
+		}
+		return n, err
+	}
+	if err := b.fill(1); err != nil {
+		return 0, err
+	}
+	n := copy(p, b.buf[b.r:b.w])
+	b.r += n
+	return n, nil
+}
+
+// releaseIfEmpty returns the buffer to its pool when nothing is buffered.
+func (b *readBuf) releaseIfEmpty() {
+	if b.r == b.w && b.buf != nil {
+		if b.pool != nil {
+			putBuffer(b.pool)
+		}
+		b.buf, b.pool = nil, nil
+		b.r, b.w = 0, 0
+	}
+}
+
+var bufferPools sync.Map // size -> *sync.Pool of *[]byte
+
+func getBuffer(size int) *[]byte {
+	p, ok := bufferPools.Load(size)
+	if !ok {
+		p, _ = bufferPools.LoadOrStore(size, &sync.Pool{})
+	}
+	if v := p.(*sync.Pool).Get(); v != nil {
+		return v.(*[]byte)
+	}
+	b := make([]byte, size)
+	return &b
+}
+
+func putBuffer(b *[]byte) {
+	if p, ok := bufferPools.Load(len(*b)); ok {
+		p.(*sync.Pool).Put(b)
+	}
+}
+
+// ---- net.Conn adapter ----
+
+// NetConn returns a net.Conn whose byte stream travels in messages of type
+// typ over c: each Write sends one message, and Read returns the payload of
+// the received messages one after another, whatever their type. Read
+// returns io.EOF once the peer closed with StatusNormalClosure or
+// StatusGoingAway. Close closes c with StatusNormalClosure. Deadlines are
+// c's, with the same caveat: a timed-out read or write fails the Conn.
+func NetConn(c *Conn, typ MessageType) net.Conn {
+	return &netConn{c: c, typ: typ}
+}
+
+type netConn struct {
+	c   *Conn
+	typ MessageType
+	r   io.Reader // current message, nil between messages
+}
+
+func (n *netConn) Read(p []byte) (int, error) {
+	for {
+		if n.r == nil {
+			_, r, err := n.c.NextReader()
+			if err != nil {
+				if code := CloseStatus(err); code == StatusNormalClosure || code == StatusGoingAway {
+					return 0, io.EOF
+				}
+				return 0, err
+			}
+			n.r = r
+		}
+		m, err := n.r.Read(p)
+		if err == io.EOF {
+			n.r = nil
+			if m > 0 || len(p) == 0 {
+				return m, nil
+			}
+			continue
+		}
+		return m, err
+	}
+}
+
+func (n *netConn) Write(p []byte) (int, error) {
+	if err := n.c.WriteMessage(n.typ, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (n *netConn) Close() error                       { return n.c.Close() }
+func (n *netConn) LocalAddr() net.Addr                { return n.c.LocalAddr() }
+func (n *netConn) RemoteAddr() net.Addr               { return n.c.RemoteAddr() }
+func (n *netConn) SetDeadline(t time.Time) error      { return n.c.SetDeadline(t) }
+func (n *netConn) SetReadDeadline(t time.Time) error  { return n.c.SetReadDeadline(t) }
+func (n *netConn) SetWriteDeadline(t time.Time) error { return n.c.SetWriteDeadline(t) }

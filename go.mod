@@ -1,0 +1,3 @@
+module github.com/wsstd/websocket
+
+go 1.22

@@ -1,0 +1,307 @@
+package websocket
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// acceptGUID is the fixed GUID of RFC 6455 section 1.3.
+const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// computeAccept returns the Sec-WebSocket-Accept value for a
+// Sec-WebSocket-Key: base64(SHA-1(key + GUID)).
+func computeAccept(key string) string {
+	h := sha1.New()
+	h.Write([]byte(key))
+	h.Write([]byte(acceptGUID))
+	var sum [sha1.Size]byte
+	return base64.StdEncoding.EncodeToString(h.Sum(sum[:0]))
+}
+
+// validKey reports whether key is a base64 encoding of 16 bytes.
+func validKey(key string) bool {
+	if len(key) != 24 {
+		return false
+	}
+	var b [18]byte
+	n, err := base64.StdEncoding.Decode(b[:], []byte(key))
+	return err == nil && n == 16
+}
+
+// newKey returns a fresh random Sec-WebSocket-Key.
+func newKey() string {
+	var b [16]byte
+	k1, k2, k3, k4 := newMaskKey(), newMaskKey(), newMaskKey(), newMaskKey()
+	copy(b[0:], k1[:])
+	copy(b[4:], k2[:])
+	copy(b[8:], k3[:])
+	copy(b[12:], k4[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// headerTokens returns the comma-separated tokens of every h[name] line,
+// trimmed of optional white space, empty elements dropped.
+func headerTokens(h http.Header, name string) []string {
+	var out []string
+	for _, line := range h[http.CanonicalHeaderKey(name)] {
+		for _, t := range strings.Split(line, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// hasToken reports whether the token list in h[name] contains token,
+// compared case-insensitively.
+func hasToken(h http.Header, name, token string) bool {
+	for _, t := range headerTokens(h, name) {
+		if strings.EqualFold(t, token) {
+			return true
+		}
+	}
+	return false
+}
+
+// isTokenChar reports whether c may appear in an RFC 7230 token.
+func isTokenChar(c byte) bool {
+	if c <= ' ' || c >= 0x7f {
+		return false
+	}
+	return !strings.ContainsRune(`()<>@,;:\"/[]?={}`, rune(c))
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// extension is one element of a Sec-WebSocket-Extensions header: a name and
+// its parameters in the order given.
+type extension struct {
+	name   string
+	params []extensionParam
+}
+
+// extensionParam is one extension parameter; value is "" when the
+// parameter has no value, and hasValue tells the two apart.
+type extensionParam struct {
+	name     string
+	value    string
+	hasValue bool
+}
+
+// String returns the header form of e.
+func (e extension) String() string {
+	var b strings.Builder
+	b.WriteString(e.name)
+	for _, p := range e.params {
+		b.WriteString("; ")
+		b.WriteString(p.name)
+		if p.hasValue {
+			b.WriteByte('=')
+			b.WriteString(p.value)
+		}
+	}
+	return b.String()
+}
+
+var errBadExtensions = errors.New("websocket: malformed Sec-WebSocket-Extensions header")
+
+// parseExtensions parses every Sec-WebSocket-Extensions line of h by the
+// grammar of RFC 6455 section 9.1. Quoted parameter values are unquoted and
+// must be tokens themselves.
+func parseExtensions(h http.Header) ([]extension, error) {
+	var out []extension
+	for _, line := range h[http.CanonicalHeaderKey("Sec-WebSocket-Extensions")] {
+		s := line
+		for {
+			s = skipSpace(s)
+			if s == "" {
+				break
+			}
+			if s[0] == ',' { // empty list element
+				s = s[1:]
+				continue
+			}
+			var e extension
+			e.name, s = cutToken(s)
+			if e.name == "" {
+				return nil, errBadExtensions
+			}
+			for {
+				s = skipSpace(s)
+				if s == "" || s[0] == ',' {
+					break
+				}
+				if s[0] != ';' {
+					return nil, errBadExtensions
+				}
+				s = skipSpace(s[1:])
+				var p extensionParam
+				p.name, s = cutToken(s)
+				if p.name == "" {
+					return nil, errBadExtensions
+				}
+				s = skipSpace(s)
+				if s != "" && s[0] == '=' {
+					s = skipSpace(s[1:])
+					p.hasValue = true
+					if s != "" && s[0] == '"' {
+						v, rest, ok := cutQuoted(s)
+						if !ok || !isToken(v) {
+							return nil, errBadExtensions
+						}
+						p.value, s = v, rest
+					} else {
+						p.value, s = cutToken(s)
+						if p.value == "" {
+							return nil, errBadExtensions
+						}
+					}
+				}
+				e.params = append(e.params, p)
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func skipSpace(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
+}
+
+func cutToken(s string) (tok, rest string) {
+	i := 0
+	for i < len(s) && isTokenChar(s[i]) {
+		i++
+	}
+	return s[:i], s[i:]
+}
+
+// cutQuoted reads a quoted-string at the start of s.
+func cutQuoted(s string) (val, rest string, ok bool) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"':
+			return b.String(), s[i+1:], true
+		case '\\':
+			i++
+			if i == len(s) {
+				return "", "", false
+			}
+			b.WriteByte(s[i])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", "", false
+}
+
+// handshakeError is a refused upgrade request: the HTTP status to answer
+// with and a short plain-text reason.
+type handshakeError struct {
+	status int
+	reason string
+}
+
+func (e *handshakeError) Error() string { return "websocket: " + e.reason }
+
+// checkUpgradeRequest validates an HTTP/1.1 opening handshake request
+// (RFC 6455 section 4.2.1) and returns its Sec-WebSocket-Key.
+func checkUpgradeRequest(r *http.Request) (string, *handshakeError) {
+	if r.Method != http.MethodGet {
+		return "", &handshakeError{http.StatusMethodNotAllowed, "the WebSocket handshake must use the GET method"}
+	}
+	if !r.ProtoAtLeast(1, 1) {
+		return "", &handshakeError{http.StatusBadRequest, "the WebSocket handshake needs HTTP/1.1 or later"}
+	}
+	if r.Host == "" {
+		return "", &handshakeError{http.StatusBadRequest, "missing Host header"}
+	}
+	if !hasToken(r.Header, "Connection", "upgrade") {
+		return "", &handshakeError{http.StatusBadRequest, "the Connection header does not contain \"upgrade\""}
+	}
+	if !hasToken(r.Header, "Upgrade", "websocket") {
+		return "", &handshakeError{http.StatusBadRequest, "the Upgrade header does not contain \"websocket\""}
+	}
+	if err := checkVersion(r.Header); err != nil {
+		return "", err
+	}
+	keys := r.Header["Sec-Websocket-Key"]
+	if len(keys) != 1 || !validKey(keys[0]) {
+		return "", &handshakeError{http.StatusBadRequest, "Sec-WebSocket-Key must be the base64 encoding of 16 bytes"}
+	}
+	return keys[0], nil
+}
+
+func checkVersion(h http.Header) *handshakeError {
+	if v := h["Sec-Websocket-Version"]; len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
+		return &handshakeError{http.StatusUpgradeRequired, "unsupported Sec-WebSocket-Version: this server speaks version 13"}
+	}
+	return nil
+}
+
+// checkSameOrigin implements the default Origin policy: requests without an
+// Origin header (non-browser clients) pass; a browser's Origin must name
+// the host the request was sent to, or match one of patterns.
+func checkSameOrigin(r *http.Request, patterns []string) bool {
+	origin := r.Header["Origin"]
+	if len(origin) == 0 {
+		return true
+	}
+	if len(origin) > 1 {
+		return false
+	}
+	u, err := url.Parse(origin[0])
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	host := strings.ToLower(u.Host)
+	for _, p := range patterns {
+		p = strings.ToLower(p)
+		// A pattern may name the full origin (scheme://host) or just the host.
+		target := host
+		if strings.Contains(p, "://") {
+			target = strings.ToLower(u.Scheme) + "://" + host
+		}
+		if ok, err := path.Match(p, target); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
+// selectSubprotocol returns the first of the server's protocols, in its
+// order of preference, that the client offered, or "".
+func selectSubprotocol(server []string, offered []string) string {
+	for _, s := range server {
+		for _, c := range offered {
+			if s == c {
+				return s
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,162 @@
+package websocket
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Upgrader upgrades HTTP requests to WebSocket connections. The zero value
+// accepts same-origin (and non-browser) requests without subprotocols.
+//
+// An Upgrader is an http.Handler: ServeHTTP upgrades the request and runs
+// Handler with the new Conn. Inside another handler, call Upgrade instead.
+// Its fields must not change while it is in use.
+type Upgrader struct {
+	// Handler is run by ServeHTTP for each upgraded connection. When it
+	// returns, ServeHTTP closes the Conn with StatusNormalClosure unless
+	// it is closed already.
+	Handler func(*Conn)
+
+	// Subprotocols lists the subprotocols the server speaks, in order of
+	// preference. The first one the client also offers is chosen; if the
+	// client offers none of them, the connection has no subprotocol.
+	Subprotocols []string
+
+	// OriginPatterns lists additional browser origins that may connect,
+	// as path.Match patterns on the origin's host ("example.com",
+	// "*.example.com", "localhost:*") or on the whole origin
+	// ("https://*.example.com"). "*" allows every origin. Requests whose
+	// Origin host equals the Host they were sent to, and requests without
+	// an Origin header, are always allowed. Ignored when CheckOrigin is set.
+	OriginPatterns []string
+
+	// CheckOrigin, if set, decides alone whether a request's origin is
+	// allowed; a refused request is answered 403 Forbidden.
+	CheckOrigin func(r *http.Request) bool
+
+	// ReadLimit is the largest message the Conn accepts, in bytes;
+	// 0 means DefaultReadLimit.
+	ReadLimit int64
+
+	// ReadBufferSize and WriteBufferSize set the size of the buffers a
+	// Conn borrows from a pool while reading and writing; 0 means 4 KiB.
+	ReadBufferSize, WriteBufferSize int
+
+	// CloseTimeout bounds the close handshake; 0 means DefaultCloseTimeout.
+	CloseTimeout time.Duration
+
+	// WriteTimeout bounds writing the handshake response; 0 means 10s.
+	WriteTimeout time.Duration
+}
+
+// ServeHTTP upgrades the request and runs u.Handler with the Conn. A
+// request that is not a valid WebSocket handshake gets an HTTP error.
+func (u *Upgrader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if u.Handler == nil {
+		http.Error(w, "websocket: Upgrader has no Handler", http.StatusInternalServerError)
+		return
+	}
+	c, err := u.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	u.Handler(c)
+}
+
+// Upgrade upgrades the HTTP request to a WebSocket connection and returns
+// it. responseHeader adds headers to the 101 response (for example
+// Set-Cookie); it may not set the headers of the handshake itself.
+//
+// When the request is not an acceptable handshake, Upgrade answers it with
+// an HTTP error (400, 403 for a refused origin, 405 for a non-GET method,
+// 426 with Sec-WebSocket-Version: 13 for another version) and a short
+// plain-text reason, and returns an error saying the same.
+func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*Conn, error) {
+	key, herr := checkUpgradeRequest(r)
+	if herr != nil {
+		return nil, u.refuse(w, herr)
+	}
+	if !u.originAllowed(r) {
+		return nil, u.refuse(w, &handshakeError{http.StatusForbidden, "origin " + r.Header.Get("Origin") + " is not allowed"})
+	}
+	if _, err := parseExtensions(r.Header); err != nil {
+		return nil, u.refuse(w, &handshakeError{http.StatusBadRequest, "malformed Sec-WebSocket-Extensions header"})
+	}
+	for k := range responseHeader {
+		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Sec-Websocket-") || http.CanonicalHeaderKey(k) == "Upgrade" || http.CanonicalHeaderKey(k) == "Connection" {
+			return nil, u.refuse(w, &handshakeError{http.StatusInternalServerError, "responseHeader may not set " + k})
+		}
+	}
+	protocol := selectSubprotocol(u.Subprotocols, headerTokens(r.Header, "Sec-WebSocket-Protocol"))
+
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, u.refuse(w, &handshakeError{http.StatusInternalServerError, "cannot take over the HTTP connection: " + err.Error()})
+	}
+	// Bytes the client sent right after its request belong to the Conn.
+	var buffered []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		buffered, _ = brw.Reader.Peek(n)
+	}
+
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
+	b.WriteString(computeAccept(key))
+	b.WriteString("\r\n")
+	if protocol != "" {
+		b.WriteString("Sec-WebSocket-Protocol: " + protocol + "\r\n")
+	}
+	for k, vs := range responseHeader {
+		for _, v := range vs {
+			b.WriteString(k + ": " + strings.NewReplacer("\r", " ", "\n", " ").Replace(v) + "\r\n")
+		}
+	}
+	b.WriteString("\r\n")
+
+	wt := u.WriteTimeout
+	if wt <= 0 {
+		wt = 10 * time.Second
+	}
+	// The http.Server may have left deadlines on the connection.
+	nc.SetReadDeadline(time.Time{})
+	nc.SetWriteDeadline(time.Now().Add(wt))
+	if _, err := nc.Write([]byte(b.String())); err != nil {
+		nc.Close()
+		return nil, errors.New("websocket: writing the handshake response: " + err.Error())
+	}
+	nc.SetWriteDeadline(time.Time{})
+
+	c := newConn(nc, buffered, connConfig{
+		isServer:     true,
+		readLimit:    u.ReadLimit,
+		readBufSize:  u.ReadBufferSize,
+		writeBufSize: u.WriteBufferSize,
+		subprotocol:  protocol,
+		closeTimeout: u.CloseTimeout,
+	})
+	c.request = r
+	return c, nil
+}
+
+func (u *Upgrader) originAllowed(r *http.Request) bool {
+	if u.CheckOrigin != nil {
+		return u.CheckOrigin(r)
+	}
+	return checkSameOrigin(r, u.OriginPatterns)
+}
+
+// refuse answers a bad handshake with its status and reason.
+func (u *Upgrader) refuse(w http.ResponseWriter, e *handshakeError) error {
+	h := w.Header()
+	if e.status == http.StatusUpgradeRequired {
+		h.Set("Sec-WebSocket-Version", "13")
+	}
+	if e.status == http.StatusMethodNotAllowed {
+		h.Set("Allow", http.MethodGet)
+	}
+	http.Error(w, e.reason, e.status)
+	return e
+}
