@@ -80,6 +80,7 @@ type Conn struct {
 	wsize     int
 	ctrlOut   [maxHeaderLen + maxControlPayload]byte
 	iov       [2][]byte
+	bufs      net.Buffers // points into iov; a field so writev does not allocate
 	mw        messageWriter
 
 	// A pong answer queued by the reader while a writer held wlock.
@@ -685,8 +686,8 @@ func (c *Conn) writeFrame(h frameHeader, payload []byte, scratch []byte) error {
 		}
 		// Large frame: header and payload in one writev, no copy.
 		c.iov[0], c.iov[1] = c.ctrlOut[:n], payload
-		bufs := net.Buffers(c.iov[:])
-		_, err := bufs.WriteTo(c.nc)
+		c.bufs = c.iov[:]
+		_, err := c.bufs.WriteTo(c.nc)
 		c.iov[0], c.iov[1] = nil, nil
 		if err != nil {
 			return c.writeFailed(err)
@@ -1032,6 +1033,10 @@ func (c *Conn) closeResult(err error) error {
 		return nil
 	}
 	c.closeTransport()
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return errors.New("websocket: close handshake timed out: peer sent no close frame")
+	}
 	return err
 }
 
