@@ -52,6 +52,10 @@ type Dialer struct {
 
 	// CloseTimeout bounds the close handshake; 0 means DefaultCloseTimeout.
 	CloseTimeout time.Duration
+
+	// Compression offers permessage-deflate (RFC 7692) to the server. The
+	// zero value offers nothing.
+	Compression CompressionMode
 }
 
 // HandshakeError reports a server's response that did not complete the
@@ -301,6 +305,9 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, header http.Header) (*Conn, 
 	if len(d.Subprotocols) > 0 {
 		req.Header["Sec-WebSocket-Protocol"] = []string{strings.Join(d.Subprotocols, ", ")}
 	}
+	if d.Compression != CompressionDisabled {
+		req.Header["Sec-WebSocket-Extensions"] = []string{deflateOffer(d.Compression)}
+	}
 	if err := req.Write(nc); err != nil {
 		return nil, nil, fmt.Errorf("websocket: sending the handshake: %w", err)
 	}
@@ -341,8 +348,9 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, header http.Header) (*Conn, 
 	if err != nil {
 		return nil, resp, &HandshakeError{Response: resp, Reason: "malformed Sec-WebSocket-Extensions in the response"}
 	}
-	if len(exts) > 0 {
-		return nil, resp, &HandshakeError{Response: resp, Reason: fmt.Sprintf("server accepted extension %q, which was not offered", exts[0].name)}
+	deflate, err := acceptDeflateResponse(exts, d.Compression)
+	if err != nil {
+		return nil, resp, &HandshakeError{Response: resp, Reason: err.Error()}
 	}
 
 	var buffered []byte
@@ -356,6 +364,7 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, header http.Header) (*Conn, 
 		writeBufSize: d.WriteBufferSize,
 		subprotocol:  protocol,
 		closeTimeout: d.CloseTimeout,
+		deflate:      deflate,
 	})
 	c.response = resp
 	return c, resp, nil

@@ -69,7 +69,16 @@ type Conn struct {
 	msgType     MessageType
 	msgFramed   int64 // payload bytes of the message's frames so far
 	msgUTF8     utf8Validator
+	msgOut      int64 // decompressed bytes of a compressed message so far
 	mr          messageReader
+
+	// permessage-deflate, when negotiated (deflate != nil).
+	deflate        *deflateParams
+	readCompressed bool // the message being read is compressed
+	inf            inflater
+	def            deflater
+	writeCompress  atomic.Bool
+	compressMin    atomic.Int64
 	ctrlIn      [maxControlPayload]byte
 
 	// Writer state, guarded by wlock (frames) and mlock (messages).
@@ -109,6 +118,7 @@ type connConfig struct {
 	writeBufSize int
 	subprotocol  string
 	closeTimeout time.Duration
+	deflate      *deflateParams
 }
 
 // newConn makes a Conn over nc, any full-duplex byte stream. buffered holds
@@ -150,8 +160,30 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 	if len(buffered) > 0 {
 		c.br.seed(buffered)
 	}
+	if cfg.deflate != nil {
+		c.deflate = cfg.deflate
+		c.inf.keep = !cfg.deflate.readNoContext
+		c.def.keep = !cfg.deflate.writeNoContext
+		c.writeCompress.Store(true)
+		c.compressMin.Store(DefaultCompressionThreshold)
+	}
 	return c
 }
+
+// PerMessageDeflate reports whether the handshake negotiated
+// permessage-deflate compression (RFC 7692) for this connection.
+func (c *Conn) PerMessageDeflate() bool { return c.deflate != nil }
+
+// SetWriteCompression chooses whether the messages written from now on are
+// compressed, when permessage-deflate was negotiated (it is on by
+// default). Turn it off around data that is already compressed.
+func (c *Conn) SetWriteCompression(enabled bool) { c.writeCompress.Store(enabled) }
+
+// SetCompressionThreshold sets the size under which WriteMessage sends a
+// message uncompressed even when compression is on; the default is
+// DefaultCompressionThreshold. NextWriter does not know the size in
+// advance and always compresses.
+func (c *Conn) SetCompressionThreshold(n int) { c.compressMin.Store(int64(n)) }
 
 // Subprotocol returns the subprotocol agreed in the handshake, or "".
 func (c *Conn) Subprotocol() string { return c.subprotocol }
@@ -233,11 +265,8 @@ func (c *Conn) nextReader() (MessageType, io.Reader, int64, error) {
 	if c.readErr != nil {
 		return 0, nil, 0, c.readErr
 	}
-	// Discard what is left of the previous message.
-	for c.inMessage {
-		if _, err := c.readPayload(nil, true); err != nil && err != io.EOF {
-			return 0, nil, 0, err
-		}
+	if err := c.discardMessage(); err != nil {
+		return 0, nil, 0, err
 	}
 	if err := c.nextDataFrame(); err != nil {
 		return 0, nil, 0, err
@@ -298,11 +327,67 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	if r.done {
 		return 0, io.EOF
 	}
-	n, err := c.readPayload(p, false)
+	n, err := c.readMessage(p)
 	if err == io.EOF {
 		r.done = true
 	}
 	return n, err
+}
+
+// readMessage reads the current message's payload, decompressed if need be.
+// Caller holds rlock.
+func (c *Conn) readMessage(p []byte) (int, error) {
+	if !c.readCompressed {
+		return c.readPayload(p, false)
+	}
+	n, err := c.inf.read(p)
+	if n > 0 {
+		c.msgOut += int64(n)
+		if c.msgOut > c.readLimit.Load() {
+			return 0, c.fail(&ProtocolError{Code: StatusMessageTooBig,
+				Reason: fmt.Sprintf("decompressed message larger than the read limit of %d bytes", c.readLimit.Load())})
+		}
+		if c.msgType == TextMessage && !c.msgUTF8.valid(p[:n]) {
+			return 0, c.fail(&ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "invalid UTF-8 in a text message"})
+		}
+	}
+	switch {
+	case err == io.EOF:
+		c.readCompressed = false
+		if c.msgType == TextMessage && !c.msgUTF8.complete() {
+			return 0, c.fail(&ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "text message ends inside a UTF-8 sequence"})
+		}
+		return n, io.EOF
+	case err == errCorruptDeflate:
+		return 0, c.fail(&ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "invalid deflate data in a compressed message"})
+	case err != nil:
+		return 0, err
+	}
+	return n, nil
+}
+
+// discardMessage reads and drops the rest of the current message, if any.
+// A compressed message is decompressed, so that the decompression history
+// stays right and bad data still fails with the right code.
+func (c *Conn) discardMessage() error {
+	if c.readCompressed {
+		scratch := make([]byte, 4096)
+		for {
+			_, err := c.readMessage(scratch)
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for c.inMessage {
+		if _, err := c.readPayload(nil, true); err != nil && err != io.EOF {
+			return err
+		}
+	}
+	return nil
 }
 
 // nextDataFrame reads frames until the first frame of a data message,
@@ -325,7 +410,12 @@ func (c *Conn) nextDataFrame() error {
 		c.inMessage = true
 		c.msgType = MessageType(h.opcode)
 		c.msgFramed = 0
+		c.msgOut = 0
 		c.msgUTF8 = utf8Validator{}
+		c.readCompressed = h.rsv&rsv1Bit != 0
+		if c.readCompressed {
+			c.inf.begin(c)
+		}
 		return c.startFrame(h)
 	}
 }
@@ -333,7 +423,13 @@ func (c *Conn) nextDataFrame() error {
 // startFrame takes a data frame's header as the current frame.
 func (c *Conn) startFrame(h frameHeader) error {
 	c.msgFramed += h.length
-	if c.msgFramed > c.readLimit.Load() || c.msgFramed < 0 {
+	limit := c.readLimit.Load()
+	if c.readCompressed {
+		// The limit is on the decompressed size; this only bounds the
+		// compressed data, which deflate can grow slightly.
+		limit += limit/8 + 1024
+	}
+	if c.msgFramed > limit || c.msgFramed < 0 {
 		return c.fail(&ProtocolError{Code: StatusMessageTooBig,
 			Reason: fmt.Sprintf("message larger than the read limit of %d bytes", c.readLimit.Load())})
 	}
@@ -351,7 +447,7 @@ func (c *Conn) startFrame(h frameHeader) error {
 func (c *Conn) readPayload(p []byte, discard bool) (int, error) {
 	for c.frameRemain == 0 {
 		if c.frameFin {
-			if c.msgType == TextMessage && !c.msgUTF8.complete() {
+			if c.msgType == TextMessage && !c.readCompressed && !c.msgUTF8.complete() {
 				return 0, c.fail(&ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "text message ends inside a UTF-8 sequence"})
 			}
 			c.inMessage = false
@@ -413,7 +509,7 @@ func (c *Conn) consume(b []byte) error {
 		c.framePos = maskBytes(c.frameKey, c.framePos, b)
 	}
 	c.frameRemain -= int64(len(b))
-	if c.msgType == TextMessage && !c.msgUTF8.valid(b) {
+	if c.msgType == TextMessage && !c.readCompressed && !c.msgUTF8.valid(b) {
 		return c.fail(&ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "invalid UTF-8 in a text message"})
 	}
 	return nil
@@ -440,8 +536,15 @@ func (c *Conn) readHeader() (frameHeader, error) {
 }
 
 // allowedRSV returns the RSV bits that negotiated extensions permit on a
-// frame with header h. No extension is negotiated by this file's code.
-func (c *Conn) allowedRSV(h *frameHeader) byte { return 0 }
+// frame with header h: permessage-deflate's RSV1 on the first frame of a
+// data message only (RFC 7692 section 6), never on control frames or
+// continuations.
+func (c *Conn) allowedRSV(h *frameHeader) byte {
+	if c.deflate != nil && (h.opcode == opText || h.opcode == opBinary) {
+		return rsv1Bit
+	}
+	return 0
+}
 
 // handleControl reads a control frame's payload and acts on it.
 func (c *Conn) handleControl(h frameHeader) error {
@@ -493,12 +596,12 @@ func (c *Conn) handlePeerClose(p []byte) error {
 		c.peerClose = ce
 		close(c.closeRecv)
 	})
-	// Echo the code (RFC 6455 section 5.5.1) unless we started the close.
+	// Echo the code and reason (RFC 6455 section 5.5.1) unless we started the close.
 	echo := code
 	if echo == StatusNoStatusReceived {
 		echo = 0
 	}
-	_ = c.writeClose(echo, "", time.Now().Add(c.closeTimeout))
+	_ = c.writeClose(echo, reason, time.Now().Add(c.closeTimeout))
 	c.readErr = ce
 	c.finishClose()
 	return ce
@@ -740,6 +843,14 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 		return err
 	}
 	defer func() { <-c.mlock }()
+	if c.deflate != nil && c.writeCompress.Load() && int64(len(p)) >= c.compressMin.Load() {
+		w := c.beginMessage(typ)
+		if _, err := w.Write(p); err != nil {
+			w.abort()
+			return err
+		}
+		return w.finish()
+	}
 	if err := c.lock(c.wlock, time.Time{}); err != nil {
 		return err
 	}
@@ -767,20 +878,33 @@ func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
 	if err := c.lock(c.mlock, time.Time{}); err != nil {
 		return nil, err
 	}
+	return c.beginMessage(typ), nil
+}
+
+// beginMessage sets up the message writer. Caller holds mlock.
+func (c *Conn) beginMessage(typ MessageType) *messageWriter {
 	c.acquireWriteBuf()
 	w := &c.mw
 	w.open = true
 	w.op = byte(typ)
 	w.n = maxHeaderLen
-	return w, nil
+	w.compress = c.deflate != nil && c.writeCompress.Load()
+	w.rsv = 0
+	if w.compress {
+		w.rsv = rsv1Bit
+		c.def.begin(w)
+	}
+	return w
 }
 
 // messageWriter streams one message. There is one per Conn, reused.
 type messageWriter struct {
 	c    *Conn
-	open bool
-	op   byte // opcode of the next frame: the type, then continuation
-	n    int  // end of buffered data in c.wbuf; data starts at maxHeaderLen
+	open     bool
+	op       byte // opcode of the next frame: the type, then continuation
+	rsv      byte // RSV bits of the next frame: RSV1 on a compressed message's first
+	n        int  // end of buffered data in c.wbuf; data starts at maxHeaderLen
+	compress bool // the message goes through c.def
 }
 
 // Write buffers p, sending full buffers as frames.
@@ -789,6 +913,9 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 		return 0, errStaleWriter
 	}
 	c := w.c
+	if w.compress {
+		return c.def.fw.Write(p)
+	}
 	total := 0
 	for len(p) > 0 {
 		if w.n == len(c.wbuf) {
@@ -817,15 +944,19 @@ func (w *messageWriter) writeDirect(p []byte) error {
 	if err := c.lock(c.wlock, time.Time{}); err != nil {
 		return err
 	}
-	err := c.writeFrame(frameHeader{opcode: w.op}, p, nil)
+	err := c.writeFrame(frameHeader{opcode: w.op, rsv: w.rsv}, p, nil)
 	c.unlockFrame()
-	w.op = opContinuation
+	w.op, w.rsv = opContinuation, 0
 	return err
 }
 
 // flush sends the buffered data as one frame, in place: the header goes
 // into the space reserved before the data.
-func (w *messageWriter) flush(fin bool) error {
+func (w *messageWriter) flush(fin bool) error { return w.flushKeep(fin, 0) }
+
+// flushKeep is flush that holds back the last keep bytes of the buffer
+// for the next frame.
+func (w *messageWriter) flushKeep(fin bool, keep int) error {
 	c := w.c
 	if err := c.lock(c.wlock, time.Time{}); err != nil {
 		return err
@@ -837,8 +968,8 @@ func (w *messageWriter) flush(fin bool) error {
 	if c.closeSent {
 		return ErrClosed
 	}
-	payload := c.wbuf[maxHeaderLen:w.n]
-	h := frameHeader{fin: fin, opcode: w.op, length: int64(len(payload))}
+	payload := c.wbuf[maxHeaderLen : w.n-keep]
+	h := frameHeader{fin: fin, rsv: w.rsv, opcode: w.op, length: int64(len(payload))}
 	if !c.isServer {
 		h.masked = true
 		h.key = newMaskKey()
@@ -848,9 +979,10 @@ func (w *messageWriter) flush(fin bool) error {
 	hn := putHeader(hdr[:], h)
 	start := maxHeaderLen - hn
 	copy(c.wbuf[start:], hdr[:hn])
-	w.op = opContinuation
-	w.n = maxHeaderLen
-	return c.writeRaw(c.wbuf[start : maxHeaderLen+len(payload)])
+	w.op, w.rsv = opContinuation, 0
+	err := c.writeRaw(c.wbuf[start : maxHeaderLen+len(payload)])
+	w.n = maxHeaderLen + copy(c.wbuf[maxHeaderLen:], c.wbuf[maxHeaderLen+len(payload):maxHeaderLen+len(payload)+keep])
+	return err
 }
 
 // Close sends the final frame of the message and lets the next message go.
@@ -858,12 +990,33 @@ func (w *messageWriter) Close() error {
 	if !w.open {
 		return errStaleWriter
 	}
+	err := w.finish()
+	<-w.c.mlock
+	return err
+}
+
+// finish ends the message without releasing mlock.
+func (w *messageWriter) finish() error {
 	w.open = false
 	c := w.c
+	if w.compress {
+		if err := c.def.finish(w); err != nil {
+			w.abort()
+			return err
+		}
+	}
 	err := w.flush(true)
 	c.releaseWriteBuf()
-	<-c.mlock
 	return err
+}
+
+// abort gives back the writer's resources after a failed write.
+func (w *messageWriter) abort() {
+	w.open = false
+	if w.compress {
+		w.c.def.release()
+	}
+	w.c.releaseWriteBuf()
 }
 
 // Ping sends a ping with payload (at most 125 bytes) and waits until the
@@ -1014,11 +1167,8 @@ func (c *Conn) drainUntilClose(deadline time.Time) error {
 	}
 	c.nc.SetReadDeadline(deadline)
 	for {
-		if c.inMessage {
-			if _, err := c.readPayload(nil, true); err != nil && err != io.EOF {
-				return c.closeResult(err)
-			}
-			continue
+		if err := c.discardMessage(); err != nil {
+			return c.closeResult(err)
 		}
 		if err := c.nextDataFrame(); err != nil {
 			return c.closeResult(err)

@@ -110,6 +110,12 @@ func wsURL(s *httptest.Server) string { return "ws" + strings.TrimPrefix(s.URL, 
 // connection, positioned after the 101 response.
 func rawDial(t *testing.T, s *httptest.Server) (net.Conn, *bufio.Reader) {
 	t.Helper()
+	return rawDialHeaders(t, s, "")
+}
+
+// rawDialHeaders is rawDial with extra request header lines.
+func rawDialHeaders(t *testing.T, s *httptest.Server, extra string) (net.Conn, *bufio.Reader) {
+	t.Helper()
 	nc, err := net.Dial("tcp", s.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +123,7 @@ func rawDial(t *testing.T, s *httptest.Server) (net.Conn, *bufio.Reader) {
 	t.Cleanup(func() { nc.Close() })
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	key := newKey()
-	fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", s.Listener.Addr(), key)
+	fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n", s.Listener.Addr(), key, extra)
 	br := bufio.NewReader(nc)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {

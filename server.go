@@ -47,6 +47,11 @@ type Upgrader struct {
 	// CloseTimeout bounds the close handshake; 0 means DefaultCloseTimeout.
 	CloseTimeout time.Duration
 
+	// Compression enables permessage-deflate (RFC 7692) when the client
+	// offers it; the first acceptable offer is taken. The zero value
+	// disables it; CompressionNoContextTakeover suits most servers.
+	Compression CompressionMode
+
 	// WriteTimeout bounds writing the handshake response; 0 means 10s.
 	WriteTimeout time.Duration
 }
@@ -82,9 +87,11 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 	if !u.originAllowed(r) {
 		return nil, u.refuse(w, &handshakeError{http.StatusForbidden, "origin " + r.Header.Get("Origin") + " is not allowed"})
 	}
-	if _, err := parseExtensions(r.Header); err != nil {
+	offers, err := parseExtensions(r.Header)
+	if err != nil {
 		return nil, u.refuse(w, &handshakeError{http.StatusBadRequest, "malformed Sec-WebSocket-Extensions header"})
 	}
+	extResp, deflate, _ := negotiateDeflate(offers, u.Compression)
 	for k := range responseHeader {
 		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Sec-Websocket-") || http.CanonicalHeaderKey(k) == "Upgrade" || http.CanonicalHeaderKey(k) == "Connection" {
 			return nil, u.refuse(w, &handshakeError{http.StatusInternalServerError, "responseHeader may not set " + k})
@@ -108,6 +115,9 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 	b.WriteString("\r\n")
 	if protocol != "" {
 		b.WriteString("Sec-WebSocket-Protocol: " + protocol + "\r\n")
+	}
+	if extResp != "" {
+		b.WriteString("Sec-WebSocket-Extensions: " + extResp + "\r\n")
 	}
 	for k, vs := range responseHeader {
 		for _, v := range vs {
@@ -136,6 +146,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 		writeBufSize: u.WriteBufferSize,
 		subprotocol:  protocol,
 		closeTimeout: u.CloseTimeout,
+		deflate:      deflate,
 	})
 	c.request = r
 	return c, nil
