@@ -79,7 +79,7 @@ type Conn struct {
 	def            deflater
 	writeCompress  atomic.Bool
 	compressMin    atomic.Int64
-	ctrlIn      [maxControlPayload]byte
+	ctrlIn         [maxControlPayload]byte
 
 	// Writer state, guarded by wlock (frames) and mlock (messages).
 	writeErr  error
@@ -899,7 +899,7 @@ func (c *Conn) beginMessage(typ MessageType) *messageWriter {
 
 // messageWriter streams one message. There is one per Conn, reused.
 type messageWriter struct {
-	c    *Conn
+	c        *Conn
 	open     bool
 	op       byte // opcode of the next frame: the type, then continuation
 	rsv      byte // RSV bits of the next frame: RSV1 on a compressed message's first

@@ -146,8 +146,8 @@ func rawServer(t *testing.T) (*Conn, net.Conn, *bufio.Reader) {
 	}
 	defer ln.Close()
 	type accepted struct {
-		nc net.Conn
-		br *bufio.Reader
+		nc  net.Conn
+		br  *bufio.Reader
 		err error
 	}
 	ch := make(chan accepted, 1)
