@@ -107,9 +107,9 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string, header http.Header) (*
 	if u.User != nil {
 		return nil, nil, errors.New("websocket: URL with user info is not supported: set an Authorization header")
 	}
-	for _, k := range handshakeHeaders {
-		if _, ok := header[k]; ok {
-			return nil, nil, fmt.Errorf("websocket: header %s is set by the Dialer", k)
+	for k := range header {
+		if ck := http.CanonicalHeaderKey(k); contains(handshakeHeaders, ck) {
+			return nil, nil, fmt.Errorf("websocket: header %s is set by the Dialer", ck)
 		}
 	}
 	if d.HandshakeTimeout > 0 {
@@ -120,13 +120,11 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string, header http.Header) (*
 
 	nc, err := d.dialTransport(ctx, u)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, withContextErr(ctx, err)
 	}
-	// Bound the rest of the handshake by ctx: its deadline, and its
-	// cancellation through a deadline in the past.
-	if dl, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(dl)
-	}
+	// Bound the rest of the handshake by ctx: once it is done (deadline or
+	// cancellation), a deadline in the past interrupts the I/O. Setting
+	// ctx's deadline on the socket instead would race with ctx.Err().
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	c, resp, err := d.handshake(nc, u, header)
 	if !stop() || ctx.Err() != nil {
@@ -136,11 +134,9 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string, header http.Header) (*
 	}
 	if err != nil {
 		nc.Close()
-		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-			var he *HandshakeError
-			if !errors.As(err, &he) {
-				err = fmt.Errorf("%w (%v)", ctxErr, err)
-			}
+		var he *HandshakeError
+		if !errors.As(err, &he) {
+			err = withContextErr(ctx, err)
 		}
 		return nil, resp, err
 	}
@@ -231,9 +227,6 @@ func (d *Dialer) dialProxy(ctx context.Context, dial func(context.Context, strin
 		}
 		nc = tc
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(dl)
-	}
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
@@ -294,9 +287,13 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, header http.Header) (*Conn, 
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	if h := header.Get("Host"); h != "" {
-		req.Host = h
-		req.Header.Del("Host")
+	for k, v := range req.Header {
+		if http.CanonicalHeaderKey(k) == "Host" {
+			if len(v) > 0 && v[0] != "" {
+				req.Host = v[0]
+			}
+			delete(req.Header, k)
+		}
 	}
 	req.Header["Upgrade"] = []string{"websocket"}
 	req.Header["Connection"] = []string{"Upgrade"}
@@ -368,6 +365,21 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, header http.Header) (*Conn, 
 	})
 	c.response = resp
 	return c, resp, nil
+}
+
+// withContextErr makes err match ctx's error once ctx is done, since a
+// cancelled handshake surfaces as an I/O error first.
+func withContextErr(ctx context.Context, err error) error {
+	ctxErr := ctx.Err()
+	if dl, ok := ctx.Deadline(); ok && ctxErr == nil && !time.Now().Before(dl) {
+		// net's dialer enforces ctx's deadline with its own timer, which
+		// can fire a moment before ctx reports it.
+		ctxErr = context.DeadlineExceeded
+	}
+	if ctxErr == nil || errors.Is(err, ctxErr) {
+		return err
+	}
+	return fmt.Errorf("%w (%v)", ctxErr, err)
 }
 
 func contains(list []string, s string) bool {

@@ -100,6 +100,7 @@ type Conn struct {
 
 	// Close state.
 	closeOnce  sync.Once
+	registry   *registry // the Upgrader's live-connection set, if any
 	closed     chan struct{} // closed once the transport is closed
 	closeRecv  chan struct{} // closed once the peer's close frame arrived
 	recvOnce   sync.Once
@@ -1207,6 +1208,9 @@ func (c *Conn) closeTransport() {
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		c.nc.Close()
+		if c.registry != nil {
+			c.registry.remove(c)
+		}
 	})
 }
 

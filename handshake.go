@@ -273,7 +273,9 @@ func checkSameOrigin(r *http.Request, patterns []string) bool {
 	}
 	u, err := url.Parse(origin[0])
 	if err != nil || u.Host == "" {
-		return false
+		// An opaque origin ("null", from sandboxed pages and files) is
+		// allowed only by the "*" pattern.
+		return contains(patterns, "*")
 	}
 	if strings.EqualFold(u.Host, r.Host) {
 		return true

@@ -12,7 +12,8 @@ import (
 //
 // An Upgrader is an http.Handler: ServeHTTP upgrades the request and runs
 // Handler with the new Conn. Inside another handler, call Upgrade instead.
-// Its fields must not change while it is in use.
+// Its fields must not change while it is in use, and it must not be copied
+// after first use.
 type Upgrader struct {
 	// Handler is run by ServeHTTP for each upgraded connection. When it
 	// returns, ServeHTTP closes the Conn with StatusNormalClosure unless
@@ -54,6 +55,8 @@ type Upgrader struct {
 
 	// WriteTimeout bounds writing the handshake response; 0 means 10s.
 	WriteTimeout time.Duration
+
+	conns registry // live connections, for Shutdown
 }
 
 // ServeHTTP upgrades the request and runs u.Handler with the Conn. A
@@ -80,6 +83,9 @@ func (u *Upgrader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // 426 with Sec-WebSocket-Version: 13 for another version) and a short
 // plain-text reason, and returns an error saying the same.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*Conn, error) {
+	if u.conns.stopping.Load() {
+		return nil, u.refuse(w, &handshakeError{http.StatusServiceUnavailable, "server is shutting down"})
+	}
 	key, herr := checkUpgradeRequest(r)
 	if herr != nil {
 		return nil, u.refuse(w, herr)
@@ -149,6 +155,12 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 		deflate:      deflate,
 	})
 	c.request = r
+	if !u.conns.add(c) {
+		// Shutdown began while this upgrade was under way.
+		c.writeClose(StatusGoingAway, ShutdownReason, time.Now().Add(time.Second))
+		c.closeTransport()
+		return nil, errShuttingDown
+	}
 	return c, nil
 }
 
