@@ -100,7 +100,7 @@ type Conn struct {
 
 	// Close state.
 	closeOnce  sync.Once
-	registry   *registry // the Upgrader's live-connection set, if any
+	registry   *registry     // the Upgrader's live-connection set, if any
 	closed     chan struct{} // closed once the transport is closed
 	closeRecv  chan struct{} // closed once the peer's close frame arrived
 	recvOnce   sync.Once
