@@ -1,3 +1,5 @@
+//go:build !js
+
 package websocket
 
 import (
@@ -60,7 +62,8 @@ type Conn struct {
 	br          readBuf
 	readLimit   atomic.Int64
 	readErr     error
-	frameRemain int64 // unread payload bytes of the current data frame
+	everRead    atomic.Bool // the application has called NextReader
+	frameRemain int64       // unread payload bytes of the current data frame
 	frameFin    bool
 	frameKey    [4]byte
 	framePos    int
@@ -79,7 +82,11 @@ type Conn struct {
 	def            deflater
 	writeCompress  atomic.Bool
 	compressMin    atomic.Int64
-	ctrlIn         [maxControlPayload]byte
+
+	// The application's write deadline, restored after the Conn's own
+	// control frames.
+	dlMu          sync.Mutex
+	writeDeadline time.Time
 
 	// Writer state, guarded by wlock (frames) and mlock (messages).
 	writeErr  error
@@ -96,7 +103,7 @@ type Conn struct {
 	pongMu      sync.Mutex
 	pongPending atomic.Bool
 	pongLen     int
-	pongBuf     [maxControlPayload]byte
+	pongBuf     *[maxControlPayload]byte // allocated on first contention
 
 	// Close state.
 	closeOnce  sync.Once
@@ -145,6 +152,7 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 	}
 	c.readLimit.Store(limit)
 	c.br.src = nc
+	c.br.parker = newParker(nc, &c.br)
 	c.br.size = cfg.readBufSize
 	if c.br.size <= 0 {
 		c.br.size = defaultBufferSize
@@ -206,14 +214,43 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // SetDeadline sets the read and write deadlines, as net.Conn does. A read
 // or write that times out fails the connection: a frame may have been cut
 // in half, so the stream cannot be trusted afterwards.
-func (c *Conn) SetDeadline(t time.Time) error { return c.nc.SetDeadline(t) }
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	c.writeDeadline = t
+	return c.nc.SetDeadline(t)
+}
 
 // SetReadDeadline sets the deadline for reads, including the reads that
 // wait for the next message. See SetDeadline.
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
 
 // SetWriteDeadline sets the deadline for writes. See SetDeadline.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
+//
+// The deadline applies to the application's writes. Control frames that
+// the Conn writes by itself (pong answers) are bounded by the close
+// timeout instead, so an expired deadline left on the Conn does not fail
+// it when a ping arrives.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	c.writeDeadline = t
+	return c.nc.SetWriteDeadline(t)
+}
+
+// writeAutoControlLocked writes a control frame the Conn sends on its own
+// (a pong), under its own deadline, then restores the application's.
+// Caller holds wlock.
+func (c *Conn) writeAutoControlLocked(op byte, payload []byte) error {
+	c.dlMu.Lock()
+	c.nc.SetWriteDeadline(time.Now().Add(c.closeTimeout))
+	c.dlMu.Unlock()
+	err := c.writeControlLocked(op, payload)
+	c.dlMu.Lock()
+	c.nc.SetWriteDeadline(c.writeDeadline)
+	c.dlMu.Unlock()
+	return err
+}
 
 // SetReadLimit sets the largest message, in bytes, that the Conn accepts.
 // A message over the limit fails the connection with StatusMessageTooBig,
@@ -261,6 +298,9 @@ func (c *Conn) NextReader() (MessageType, io.Reader, error) {
 // nextReader is NextReader that also returns the first frame's length,
 // a hint for the message's size.
 func (c *Conn) nextReader() (MessageType, io.Reader, int64, error) {
+	if !c.everRead.Load() {
+		c.everRead.Store(true)
+	}
 	c.rlock <- struct{}{}
 	defer func() { <-c.rlock }()
 	if c.readErr != nil {
@@ -403,6 +443,7 @@ func (c *Conn) nextDataFrame() error {
 			if err := c.handleControl(h); err != nil {
 				return err
 			}
+			c.br.releaseIfEmpty()
 			continue
 		}
 		if h.opcode == opContinuation {
@@ -553,8 +594,8 @@ func (c *Conn) handleControl(h frameHeader) error {
 	if err := c.br.fill(n); err != nil {
 		return c.readFailed(err)
 	}
-	p := c.ctrlIn[:n]
-	copy(p, c.br.buf[c.br.r:c.br.r+n])
+	// The payload is used in place; it stays valid until the next read.
+	p := c.br.buf[c.br.r : c.br.r+n : c.br.r+n]
 	c.br.r += n
 	if h.masked {
 		maskBytes(h.key, 0, p)
@@ -702,10 +743,26 @@ func (c *Conn) unlockFrame() {
 // (RFC 6455 section 5.5.3 allows answering only the latest ping), so a
 // ping flood costs no memory and never blocks the reader behind a writer.
 func (c *Conn) queuePong(payload []byte) {
+	select {
+	case c.wlock <- struct{}{}:
+		// Uncontended: answer at once, superseding any queued pong.
+		c.pongPending.Store(false)
+		if !c.closeSent {
+			_ = c.writeAutoControlLocked(opPong, payload)
+		}
+		c.unlockFrame()
+		return
+	default:
+	}
 	c.pongMu.Lock()
+	if c.pongBuf == nil {
+		c.pongBuf = new([maxControlPayload]byte)
+	}
 	c.pongLen = copy(c.pongBuf[:], payload)
 	c.pongPending.Store(true)
 	c.pongMu.Unlock()
+	// The writer may have released the lock meanwhile without seeing the
+	// pong; try once more.
 	select {
 	case c.wlock <- struct{}{}:
 		c.flushPongLocked()
@@ -728,7 +785,7 @@ func (c *Conn) flushPongLocked() {
 	if c.closeSent {
 		return
 	}
-	_ = c.writeControlLocked(opPong, p[:n])
+	_ = c.writeAutoControlLocked(opPong, p[:n])
 }
 
 // writeControlLocked writes one control frame. Caller holds wlock.
@@ -1111,8 +1168,11 @@ func (c *Conn) Close() error {
 
 // CloseWithStatus performs the close handshake: it sends a close frame with
 // code and reason, waits up to the close timeout (DefaultCloseTimeout) for
-// the peer's close frame, reading and discarding data meanwhile unless
-// another goroutine is reading, and then closes the connection. It returns
+// the peer's close frame, and then closes the connection. Messages that
+// arrive meanwhile go to the application's reader, which then sees the
+// peer's *CloseError; if the application does not read (it never called
+// NextReader or ReadMessage, or no read has been under way for about
+// 200 ms), Close reads and discards them itself. It returns
 // nil when the peer answered, and an error when it did not in time or the
 // Conn was already closed. The code must be one that may be sent on the
 // wire (1000-1003, 1007-1014, 3000-4999) and the reason at most 123 bytes
@@ -1134,25 +1194,55 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 		c.closeTransport()
 		return err
 	}
-	// Wait for the peer's close: read it ourselves if nobody else reads.
+	// Wait for the peer's close frame. An application that reads keeps
+	// its messages: its reader gets them, then the close. Only when nobody
+	// reads (never did, or has stopped for a while) does Close read and
+	// discard data itself.
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
-	select {
-	case c.rlock <- struct{}{}:
-		err := c.drainUntilClose(deadline)
-		<-c.rlock
-		if err != nil {
-			return err
+	var poll <-chan time.Time
+	if c.everRead.Load() {
+		tick := time.NewTicker(closeReaderPoll)
+		defer tick.Stop()
+		poll = tick.C
+	}
+	idlePolls := 0
+	for {
+		var rlock chan struct{}
+		if !c.everRead.Load() {
+			rlock = c.rlock
 		}
-		return nil
-	case <-c.closeRecv:
-		<-c.closed // the reader finishes the close
-		return nil
-	case <-t.C:
-		c.closeTransport()
-		return errors.New("websocket: close handshake timed out: peer sent no close frame")
+		select {
+		case rlock <- struct{}{}:
+			err := c.drainUntilClose(deadline)
+			<-c.rlock
+			return err
+		case <-poll:
+			select {
+			case c.rlock <- struct{}{}:
+				if idlePolls++; idlePolls < 2 {
+					<-c.rlock
+					continue
+				}
+				err := c.drainUntilClose(deadline)
+				<-c.rlock
+				return err
+			default:
+				idlePolls = 0
+			}
+		case <-c.closeRecv:
+			<-c.closed // the reader finishes the close
+			return nil
+		case <-t.C:
+			c.closeTransport()
+			return errors.New("websocket: close handshake timed out: peer sent no close frame")
+		}
 	}
 }
+
+// closeReaderPoll is how often Close checks whether the application's
+// reader has gone away; after two idle checks in a row Close reads itself.
+const closeReaderPoll = 100 * time.Millisecond
 
 // drainUntilClose reads and discards frames until the peer's close frame
 // arrives, then finishes the close. Caller holds rlock.
@@ -1219,11 +1309,12 @@ func (c *Conn) closeTransport() {
 // readBuf is a buffered reader whose buffer comes from a pool and goes
 // back to it whenever it is empty between messages.
 type readBuf struct {
-	src  io.Reader
-	size int
-	buf  []byte
-	pool *[]byte
-	r, w int
+	src    io.Reader
+	size   int
+	buf    []byte
+	pool   *[]byte
+	r, w   int
+	parker *rawParker // waits for data without a buffer, when the socket allows
 }
 
 func (b *readBuf) buffered() int { return b.w - b.r }
@@ -1241,10 +1332,21 @@ func (b *readBuf) seed(p []byte) {
 
 // fill reads until at least n bytes (n <= size) are buffered.
 func (b *readBuf) fill(n int) error {
+	if b.w-b.r >= n {
+		return nil
+	}
 	if b.buf == nil {
-		b.pool = getBuffer(b.size)
-		b.buf = *b.pool
 		b.r, b.w = 0, 0
+		if b.parker != nil {
+			m, err := b.parker.park()
+			b.w = m
+			if err != nil {
+				return err
+			}
+		} else {
+			b.pool = getBuffer(b.size)
+			b.buf = *b.pool
+		}
 	}
 	if b.w-b.r >= n {
 		return nil

@@ -1,0 +1,136 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	websocket "github.com/wsstd/websocket"
+)
+
+// github.com/wsstd/websocket (this repository, via the replace directive in
+// go.mod): Upgrader used as an http.Handler with its Handler field,
+// compression off (zero value), default 4 KiB pooled buffers, read limit
+// ReadLimit. Echo reads each message through NextReader into a
+// per-connection buffer and writes it back with WriteMessage (one frame).
+// There is no prepared-message type yet, so Broadcast loops WriteMessage;
+// switch it to PreparedMessage when the root package has one.
+
+func init() {
+	register(wsstdLib{})
+	// HOOK (masking benchmark): the root package's mask function is
+	// unexported (maskBytes in mask.go), so it cannot be called from this
+	// module. When it is exported (or moved to an internal package, which
+	// github.com/wsstd/websocket/bench may import), set Fn, e.g.
+	//   Fn: func(key [4]byte, pos int, b []byte) { websocket.MaskBytes(key, pos, b) }
+	// Until then the table shows "hook not filled" for this row.
+	registerMask(MaskImpl{Name: "wsstd maskBytes", Fn: nil})
+}
+
+type wsstdLib struct{}
+
+func (wsstdLib) Name() string { return "wsstd" }
+
+func (wsstdLib) EchoHandler() http.Handler {
+	return &websocket.Upgrader{
+		ReadLimit: ReadLimit,
+		Handler: func(c *websocket.Conn) {
+			var buf []byte
+			for {
+				typ, r, err := c.NextReader()
+				if err != nil {
+					return
+				}
+				if buf, err = readInto(buf, r); err != nil {
+					return
+				}
+				if err := c.WriteMessage(typ, buf); err != nil {
+					return
+				}
+			}
+		},
+	}
+}
+
+type wsstdClient struct{ c *websocket.Conn }
+
+var wsstdDialer = &websocket.Dialer{
+	ReadLimit:        ReadLimit,
+	HandshakeTimeout: 10 * time.Second,
+	Proxy:            func(*http.Request) (*url.URL, error) { return nil, nil },
+}
+
+func (wsstdLib) Dial(ctx context.Context, url string) (Client, error) {
+	c, _, err := wsstdDialer.Dial(ctx, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &wsstdClient{c: c}, nil
+}
+
+func (w *wsstdClient) RoundTrip(msg, buf []byte) ([]byte, error) {
+	if err := w.c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+		return buf, err
+	}
+	_, r, err := w.c.NextReader()
+	if err != nil {
+		return buf, err
+	}
+	return readInto(buf, r)
+}
+
+func (w *wsstdClient) Close() error { return w.c.Close() }
+
+type wsstdHub struct {
+	set  connSet[*websocket.Conn]
+	up   *websocket.Upgrader
+	bmu  sync.Mutex
+	snap []*websocket.Conn
+}
+
+func (wsstdLib) NewHub() Hub {
+	h := &wsstdHub{}
+	h.up = &websocket.Upgrader{
+		ReadLimit: ReadLimit,
+		Handler: func(c *websocket.Conn) {
+			h.set.add(c)
+			defer h.set.remove(c)
+			for {
+				_, r, err := c.NextReader()
+				if err != nil {
+					return
+				}
+				if _, err := io.Copy(io.Discard, r); err != nil {
+					return
+				}
+			}
+		},
+	}
+	return h
+}
+
+func (h *wsstdHub) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.up.ServeHTTP(w, r) }
+
+func (h *wsstdHub) Len() int { return h.set.len() }
+
+func (h *wsstdHub) Broadcast(msg []byte) error {
+	h.bmu.Lock()
+	defer h.bmu.Unlock()
+	h.snap = h.set.snapshot(h.snap)
+	var first error
+	for _, c := range h.snap {
+		if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (h *wsstdHub) CloseAll() {
+	for _, c := range h.set.snapshot(nil) {
+		c.CloseNow()
+	}
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsstd/websocket/bench"
+)
+
+var echoSizes = []int{16, 1 << 10, 16 << 10, 1 << 20}
+
+func benchEcho(rep *report, cfg config, libs []bench.Lib, servers map[string]*child) {
+	for _, size := range echoSizes {
+		for _, conns := range []int{1, 64} {
+			for _, depth := range []int{1, cfg.pipelineDepth} {
+				mode := "req/resp"
+				if depth > 1 {
+					mode = fmt.Sprintf("pipelined ×%d", depth)
+				}
+				row := fmt.Sprintf("%s · %d conn · %s", sizeName(size), conns, mode)
+				for _, l := range libs {
+					v, err := runEcho(servers[l.Name()].addr, size, conns, depth, cfg.warm, cfg.dur)
+					if err != nil {
+						rep.fail("echo", row, l.Name(), err, fmtRate)
+						continue
+					}
+					rep.add("echo", row, l.Name(), v, fmtRate).extra = fmtMBs(size)
+				}
+				logf("echo %s done", row)
+			}
+		}
+	}
+}
+
+// counter is a per-connection message counter on its own cache line.
+type counter struct {
+	n atomic.Int64
+	_ [56]byte
+}
+
+// runEcho drives one library server with the raw load client and returns
+// echoed messages per second over the measurement window.
+func runEcho(addr string, size, conns, depth int, warm, dur time.Duration) (float64, error) {
+	// One masked frame, repeated depth times, so a writer can send k frames
+	// with a single Write. Shared read-only by all connections.
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	frame := bench.AppendFrame(nil, true, bench.OpBinary, &bench.ClientKey, payload)
+	frames := make([]byte, 0, len(frame)*depth)
+	for i := 0; i < depth; i++ {
+		frames = append(frames, frame...)
+	}
+
+	rbuf := 64 << 10
+	cs, err := dialMany(addr, "/echo", conns, 16, rbuf)
+	if err != nil {
+		return 0, err
+	}
+	counts := make([]counter, conns)
+	var (
+		stop     atomic.Bool
+		done     = make(chan struct{})
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	fail := func(err error) {
+		if !stop.Load() {
+			errOnce.Do(func() { firstErr = err })
+		}
+	}
+	check := func(op byte, n int64) error {
+		if op != bench.OpBinary || n != int64(size) {
+			return fmt.Errorf("bad reply: opcode %d, %d bytes (want 2, %d)", op, n, size)
+		}
+		return nil
+	}
+	for i, c := range cs {
+		cnt := &counts[i]
+		if depth == 1 && size <= 64<<10 {
+			// Request/response in one goroutine. (Larger payloads use the
+			// writer/reader pair below with one slot, since a server that
+			// streams its echo while still reading would otherwise stall
+			// against a client that writes a whole message before reading.)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for !stop.Load() {
+					if _, err := c.Write(frame); err != nil {
+						fail(err)
+						return
+					}
+					op, _, n, err := c.R.ReadMessage(nil, false)
+					if err == nil {
+						err = check(op, n)
+					}
+					if err != nil {
+						fail(err)
+						return
+					}
+					cnt.n.Add(1)
+				}
+			}()
+			continue
+		}
+		tokens := make(chan struct{}, depth)
+		for j := 0; j < depth; j++ {
+			tokens <- struct{}{}
+		}
+		wg.Add(2)
+		go func() { // writer: sends as many frames as there are free slots
+			defer wg.Done()
+			for {
+				select {
+				case <-tokens:
+				case <-done:
+					return
+				}
+				k := 1
+			more:
+				for k < depth {
+					select {
+					case <-tokens:
+						k++
+					default:
+						break more
+					}
+				}
+				if _, err := c.Write(frames[:k*len(frame)]); err != nil {
+					fail(err)
+					return
+				}
+			}
+		}()
+		go func() { // reader: each reply frees a slot
+			defer wg.Done()
+			for {
+				op, _, n, err := c.R.ReadMessage(nil, false)
+				if err == nil {
+					err = check(op, n)
+				}
+				if err != nil {
+					fail(err)
+					return
+				}
+				cnt.n.Add(1)
+				tokens <- struct{}{}
+			}
+		}()
+	}
+	sum := func() int64 {
+		var s int64
+		for i := range counts {
+			s += counts[i].n.Load()
+		}
+		return s
+	}
+	n, el := window(sum, warm, dur)
+
+	// Stop: flag, wake writers, reset the connections (no drain needed; the
+	// window is already measured). Loops exit on the resulting errors.
+	stop.Store(true)
+	close(done)
+	for _, c := range cs {
+		c.CloseNow()
+	}
+	waitTimeout(&wg, 10*time.Second)
+	time.Sleep(20 * time.Millisecond) // let the server notice and tear down
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	if n == 0 {
+		return 0, errors.New("no replies during the measurement window")
+	}
+	return float64(n) / el.Seconds(), nil
+}
+
+// minWindowCount is the number of messages a measurement window should
+// contain; slow configurations (1 MiB payloads) get a longer window, up to
+// 4× the nominal duration (up to 10 s while nothing at all was counted, as
+// happens on a heavily loaded machine).
+const minWindowCount = 200
+
+// window sleeps through the warm-up, then measures how many events sum()
+// counts over at least dur (extended as described above).
+func window(sum func() int64, warm, dur time.Duration) (int64, time.Duration) {
+	time.Sleep(warm)
+	c0, t0 := sum(), time.Now()
+	time.Sleep(dur)
+	for {
+		c, el := sum(), time.Since(t0)
+		if c-c0 >= minWindowCount || (el >= 4*dur && c > c0) || el >= 10*time.Second {
+			return c - c0, el
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// dialMany opens n raw connections (par at a time) and upgrades them.
+func dialMany(addr, path string, n, par, rbuf int) ([]*bench.RawConn, error) {
+	cs := make([]*bench.RawConn, n)
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for w := 0; w < min(par, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				mu.Lock()
+				failed := firstErr != nil
+				mu.Unlock()
+				if failed {
+					return
+				}
+				c, err := bench.RawDial(addr, path, rbuf)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("dial %d of %d: %w", i+1, n, err)
+					}
+					mu.Unlock()
+					return
+				}
+				cs[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		closeAll(cs)
+		return nil, firstErr
+	}
+	return cs, nil
+}
+
+func closeAll(cs []*bench.RawConn) {
+	for _, c := range cs {
+		if c != nil {
+			c.CloseNow()
+		}
+	}
+}
+
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	ch := make(chan struct{})
+	go func() { wg.Wait(); close(ch) }()
+	select {
+	case <-ch:
+		return true
+	case <-time.After(d):
+		logf("warning: goroutines still running after %s", d)
+		return false
+	}
+}
