@@ -18,7 +18,7 @@ func benchMask(rep *report, cfg config) {
 		for _, m := range bench.MaskImpls() {
 			row := m.Name + " @ " + sz
 			if m.Fn == nil {
-				rep.metric("mask", row, "", fmtGBs).errs["-"] = "hook not filled"
+				rep.metric("mask", row, "", fmtGBs).errs["-"] = "unexported: see root BenchmarkMask"
 				continue
 			}
 			fn := m.Fn
