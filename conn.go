@@ -302,18 +302,37 @@ func (c *Conn) nextReader() (MessageType, io.Reader, int64, error) {
 		c.everRead.Store(true)
 	}
 	c.rlock <- struct{}{}
-	defer func() { <-c.rlock }()
-	if c.readErr != nil {
-		return 0, nil, 0, c.readErr
-	}
-	if err := c.discardMessage(); err != nil {
+	err := c.startMessage()
+	typ, hint := c.msgType, c.frameRemain
+	<-c.rlock
+	if err != nil {
 		return 0, nil, 0, err
+	}
+	return typ, &c.mr, hint, nil
+}
+
+// startMessage moves the reader to the next data message. Caller holds rlock.
+func (c *Conn) startMessage() error {
+	if c.readErr != nil {
+		return c.readErr
+	}
+	if c.inMessage || c.readCompressed {
+		if err := c.discardMessage(); err != nil {
+			return err
+		}
+	}
+	// Wait for data here, high on the stack: an idle connection's
+	// goroutine then stays within its smallest stack.
+	if c.br.buffered() == 0 {
+		if err := c.br.fill(1); err != nil {
+			return c.readFailed(err)
+		}
 	}
 	if err := c.nextDataFrame(); err != nil {
-		return 0, nil, 0, err
+		return err
 	}
 	c.mr.done = false
-	return c.msgType, &c.mr, c.frameRemain, nil
+	return nil
 }
 
 // ReadMessage reads the next data message whole. It is NextReader followed
@@ -830,11 +849,11 @@ func (c *Conn) writeFailed(err error) error {
 // writeFrame writes one frame carrying payload from the caller's memory,
 // which it does not modify. Caller holds wlock.
 func (c *Conn) writeFrame(h frameHeader, payload []byte, scratch []byte) error {
+	if c.closeSent {
+		return ErrClosed // the close handshake began: no more data
+	}
 	if c.writeErr != nil {
 		return c.writeErr
-	}
-	if c.closeSent {
-		return ErrClosed
 	}
 	h.length = int64(len(payload))
 	if c.isServer {
@@ -1020,11 +1039,11 @@ func (w *messageWriter) flushKeep(fin bool, keep int) error {
 		return err
 	}
 	defer c.unlockFrame()
+	if c.closeSent {
+		return ErrClosed // the close handshake began: no more data
+	}
 	if c.writeErr != nil {
 		return c.writeErr
-	}
-	if c.closeSent {
-		return ErrClosed
 	}
 	payload := c.wbuf[maxHeaderLen : w.n-keep]
 	h := frameHeader{fin: fin, rsv: w.rsv, opcode: w.op, length: int64(len(payload))}

@@ -98,11 +98,11 @@ func (c *Conn) WritePreparedMessage(pm *PreparedMessage) error {
 		return err
 	}
 	defer c.unlockFrame()
+	if c.closeSent {
+		return ErrClosed // the close handshake began: no more data
+	}
 	if c.writeErr != nil {
 		return c.writeErr
-	}
-	if c.closeSent {
-		return ErrClosed
 	}
 	return c.writeRaw(frame)
 }
