@@ -1,8 +1,13 @@
+//go:build !js
+
 package websocket
 
 import (
+	"context"
 	"errors"
+	"log"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -61,6 +66,13 @@ type Upgrader struct {
 
 // ServeHTTP upgrades the request and runs u.Handler with the Conn. A
 // request that is not a valid WebSocket handshake gets an HTTP error.
+//
+// For HTTP/1.1 connections, Handler runs on a goroutine of its own and
+// ServeHTTP returns at once, so that net/http frees the buffers it keeps
+// for the connection (8 KiB) while the WebSocket lives on. The Conn's
+// Request then carries a context that is not canceled when ServeHTTP
+// returns. A panic in Handler is logged and closes the Conn with
+// StatusInternalServerError instead of crashing the program.
 func (u *Upgrader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if u.Handler == nil {
 		http.Error(w, "websocket: Upgrader has no Handler", http.StatusInternalServerError)
@@ -70,7 +82,27 @@ func (u *Upgrader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	defer c.Close()
+	if r.ProtoMajor >= 2 {
+		// An HTTP/2 stream lives only as long as its handler.
+		u.run(c)
+		return
+	}
+	c.request = r.WithContext(context.WithoutCancel(r.Context()))
+	go u.run(c)
+}
+
+// run runs the Handler and closes the Conn after it.
+func (u *Upgrader) run(c *Conn) {
+	defer func() {
+		if p := recover(); p != nil {
+			buf := make([]byte, 16<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			log.Printf("websocket: panic in Handler for %v: %v\n%s", c.RemoteAddr(), p, buf)
+			c.CloseWithStatus(StatusInternalError, "internal error")
+			return
+		}
+		c.Close()
+	}()
 	u.Handler(c)
 }
 
@@ -82,28 +114,29 @@ func (u *Upgrader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // an HTTP error (400, 403 for a refused origin, 405 for a non-GET method,
 // 426 with Sec-WebSocket-Version: 13 for another version) and a short
 // plain-text reason, and returns an error saying the same.
+//
+// Over HTTP/2 the handshake is an extended CONNECT (RFC 8441), which
+// net/http passes to handlers when the program runs with
+// GODEBUG=http2xconnect=1 (Go 1.24 and later). Upgrade answers it with 200
+// and the Conn lives on the request's stream: the handler that called
+// Upgrade must not return while the Conn is in use. Conn.HTTP2 tells the
+// two kinds of Conn apart.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*Conn, error) {
 	if u.conns.stopping.Load() {
 		return nil, u.refuse(w, &handshakeError{http.StatusServiceUnavailable, "server is shutting down"})
+	}
+	if r.ProtoMajor == 2 {
+		return u.upgradeHTTP2(w, r, responseHeader)
 	}
 	key, herr := checkUpgradeRequest(r)
 	if herr != nil {
 		return nil, u.refuse(w, herr)
 	}
-	if !u.originAllowed(r) {
-		return nil, u.refuse(w, &handshakeError{http.StatusForbidden, "origin " + r.Header.Get("Origin") + " is not allowed"})
+	neg, herr := u.negotiate(r, responseHeader)
+	if herr != nil {
+		return nil, u.refuse(w, herr)
 	}
-	offers, err := parseExtensions(r.Header)
-	if err != nil {
-		return nil, u.refuse(w, &handshakeError{http.StatusBadRequest, "malformed Sec-WebSocket-Extensions header"})
-	}
-	extResp, deflate, _ := negotiateDeflate(offers, u.Compression)
-	for k := range responseHeader {
-		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Sec-Websocket-") || http.CanonicalHeaderKey(k) == "Upgrade" || http.CanonicalHeaderKey(k) == "Connection" {
-			return nil, u.refuse(w, &handshakeError{http.StatusInternalServerError, "responseHeader may not set " + k})
-		}
-	}
-	protocol := selectSubprotocol(u.Subprotocols, headerTokens(r.Header, "Sec-WebSocket-Protocol"))
+	protocol, extResp := neg.protocol, neg.extensions
 
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -145,18 +178,58 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 	}
 	nc.SetWriteDeadline(time.Time{})
 
-	c := newConn(nc, buffered, connConfig{
+	c := newConn(nc, buffered, u.connConfig(neg))
+	c.request = r
+	return u.register(c)
+}
+
+// negotiated is what an acceptable handshake request agreed, whatever the
+// HTTP version it came over.
+type negotiated struct {
+	protocol   string         // the subprotocol, or ""
+	extensions string         // the Sec-WebSocket-Extensions answer, or ""
+	deflate    *deflateParams // permessage-deflate, if agreed
+}
+
+// negotiate applies the checks and negotiations that HTTP/1.1 and HTTP/2
+// handshakes share: the Origin policy, the extensions, responseHeader and
+// the subprotocol.
+func (u *Upgrader) negotiate(r *http.Request, responseHeader http.Header) (negotiated, *handshakeError) {
+	var neg negotiated
+	if !u.originAllowed(r) {
+		return neg, &handshakeError{http.StatusForbidden, "origin " + r.Header.Get("Origin") + " is not allowed"}
+	}
+	offers, err := parseExtensions(r.Header)
+	if err != nil {
+		return neg, &handshakeError{http.StatusBadRequest, "malformed Sec-WebSocket-Extensions header"}
+	}
+	neg.extensions, neg.deflate, _ = negotiateDeflate(offers, u.Compression)
+	for k := range responseHeader {
+		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Sec-Websocket-") || http.CanonicalHeaderKey(k) == "Upgrade" || http.CanonicalHeaderKey(k) == "Connection" {
+			return neg, &handshakeError{http.StatusInternalServerError, "responseHeader may not set " + k}
+		}
+	}
+	neg.protocol = selectSubprotocol(u.Subprotocols, headerTokens(r.Header, "Sec-WebSocket-Protocol"))
+	return neg, nil
+}
+
+// connConfig is the configuration of the server Conns u makes.
+func (u *Upgrader) connConfig(neg negotiated) connConfig {
+	return connConfig{
 		isServer:     true,
 		readLimit:    u.ReadLimit,
 		readBufSize:  u.ReadBufferSize,
 		writeBufSize: u.WriteBufferSize,
-		subprotocol:  protocol,
+		subprotocol:  neg.protocol,
 		closeTimeout: u.CloseTimeout,
-		deflate:      deflate,
-	})
-	c.request = r
+		deflate:      neg.deflate,
+	}
+}
+
+// register adds a new Conn to u's live connections, or closes it when
+// Shutdown began while its upgrade was under way.
+func (u *Upgrader) register(c *Conn) (*Conn, error) {
 	if !u.conns.add(c) {
-		// Shutdown began while this upgrade was under way.
 		c.writeClose(StatusGoingAway, ShutdownReason, time.Now().Add(time.Second))
 		c.closeTransport()
 		return nil, errShuttingDown
@@ -177,8 +250,8 @@ func (u *Upgrader) refuse(w http.ResponseWriter, e *handshakeError) error {
 	if e.status == http.StatusUpgradeRequired {
 		h.Set("Sec-WebSocket-Version", "13")
 	}
-	if e.status == http.StatusMethodNotAllowed {
-		h.Set("Allow", http.MethodGet)
+	if e.status == http.StatusMethodNotAllowed && h.Get("Allow") == "" {
+		h.Set("Allow", http.MethodGet) // HTTP/2 sets CONNECT first
 	}
 	http.Error(w, e.reason, e.status)
 	return e

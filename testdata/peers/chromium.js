@@ -11,6 +11,14 @@
 //   await browser.close();
 //
 // CHROMIUM=/path/to/binary overrides the default /usr/bin/chromium.
+//
+// Options (launch(opts)) and their environment equivalents, for scripts such
+// as browser.js that take no options:
+//   ignoreCertificateErrors  CHROMIUM_IGNORE_CERT_ERRORS=1   accept any TLS
+//       certificate (the Go tests' self-signed httptest servers):
+//       --ignore-certificate-errors plus playwright's ignoreHTTPSErrors.
+//   extraArgs                CHROMIUM_EXTRA_FLAGS="--a --b"  more flags,
+//       e.g. --enable-features=...
 'use strict';
 
 const fs = require('fs');
@@ -30,14 +38,20 @@ const FLAGS = [
 ];
 
 // Launches Chromium with a fresh throw-away profile directory.
-async function launch() {
+async function launch(opts = {}) {
+  const ignoreCerts = opts.ignoreCertificateErrors || process.env.CHROMIUM_IGNORE_CERT_ERRORS === '1';
+  const args = [...FLAGS];
+  if (ignoreCerts) args.push('--ignore-certificate-errors');
+  args.push(...(opts.extraArgs || []));
+  args.push(...(process.env.CHROMIUM_EXTRA_FLAGS || '').split(/\s+/).filter(Boolean));
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsstd-chromium-'));
   let context;
   try {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
       headless: true,
-      args: FLAGS,
+      args,
+      ignoreHTTPSErrors: Boolean(ignoreCerts),
     });
   } catch (err) {
     fs.rmSync(userDataDir, { recursive: true, force: true });
