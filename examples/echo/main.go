@@ -6,12 +6,17 @@
 package main
 
 import (
+	"context"
 	_ "embed"
 	"flag"
 	"io"
 	"log"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/wsstd/websocket"
@@ -26,19 +31,54 @@ func main() {
 	origins := flag.String("origins", "", "comma-separated extra allowed Origin patterns (* allows any)")
 	flag.Parse()
 
-	srv := &http.Server{Addr: *addr, Handler: newMux(*readLimit, splitList(*origins)), ReadHeaderTimeout: 10 * time.Second}
-	log.Printf("echo: serving on http://%s (WebSocket endpoint ws://%s/ws)", *addr, *addr)
-	log.Fatal(srv.ListenAndServe())
+	mux, upgrader := newMux(*readLimit, splitList(*origins))
+	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// http.Server.Shutdown does not know about WebSockets: hand them to
+	// the Upgrader, which tells every peer 1001 "going away".
+	srv.RegisterOnShutdown(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		upgrader.Shutdown(ctx)
+	})
+
+	// Ctrl-C: every open page sees its socket closed with 1001.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		log.Printf("echo: shutting down; closing %d WebSocket(s) with 1001", upgrader.ActiveConns())
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdownCtx)
+	}()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	a := ln.Addr().String()
+	log.Printf("echo: serving on http://%s (WebSocket endpoint ws://%s/ws)", a, a)
+	if err := srv.Serve(ln); err != http.ErrServerClosed {
+		log.Fatal(err)
+	}
+	// Shutdown returned once listeners closed; RegisterOnShutdown's
+	// function runs on its own goroutine, so wait for the sockets.
+	for i := 0; i < 100 && upgrader.ActiveConns() > 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	log.Printf("echo: stopped")
 }
 
-// newMux returns the example's routes: the page at / and the echo at /ws.
-func newMux(readLimit int64, origins []string) *http.ServeMux {
+// newMux returns the example's routes, the page at / and the echo at /ws,
+// and the Upgrader behind /ws.
+func newMux(readLimit int64, origins []string) (*http.ServeMux, *websocket.Upgrader) {
 	mux := http.NewServeMux()
-	mux.Handle("/ws", &websocket.Upgrader{
+	upgrader := &websocket.Upgrader{
 		ReadLimit:      readLimit,
 		OriginPatterns: origins,
 		Handler:        echo,
-	})
+	}
+	mux.Handle("/ws", upgrader)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
@@ -47,7 +87,7 @@ func newMux(readLimit int64, origins []string) *http.ServeMux {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(indexHTML)
 	})
-	return mux
+	return mux, upgrader
 }
 
 // echo sends every message back with the same type, streaming it so that

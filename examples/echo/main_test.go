@@ -19,7 +19,8 @@ const defaultReadLimit = 16 << 20
 
 func startEcho(t *testing.T, origins []string) (httpURL, wsURL string) {
 	t.Helper()
-	s := httptest.NewServer(newMux(defaultReadLimit, origins))
+	mux, _ := newMux(defaultReadLimit, origins)
+	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s.URL, "ws" + strings.TrimPrefix(s.URL, "http") + "/ws"
 }
