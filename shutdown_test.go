@@ -1,3 +1,5 @@
+//go:build !js
+
 package websocket
 
 import (
@@ -246,5 +248,35 @@ func TestShutdownWithHTTPServer(t *testing.T) {
 	s.Config.Shutdown(context.Background())
 	if err := <-readErr; CloseStatus(err) != StatusGoingAway {
 		t.Fatalf("client saw %v", err)
+	}
+}
+
+// A real peer, Node's ws, sees the shutdown's close code and reason.
+func TestShutdownNodePeer(t *testing.T) {
+	requirePeer(t, peerNode, peerInstallHint)
+	u := &Upgrader{}
+	s := startServer(t, u, func(c *Conn) {
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})
+	var peers []*peerProc
+	for i := 0; i < 3; i++ {
+		p := startPeerProc(t, context.Background(), "ws client", "node", "ws_wait_close.js", wsURL(s))
+		p.waitLine(t, "OPEN", peerStartTimeout)
+		peers = append(peers, p)
+	}
+	waitFor(t, func() bool { return u.ActiveConns() == 3 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := u.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range peers {
+		if line := p.waitLine(t, "CLOSE", 5*time.Second); line != "CLOSE 1001 "+ShutdownReason {
+			t.Fatalf("node saw %q", line)
+		}
 	}
 }
