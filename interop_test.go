@@ -1,3 +1,5 @@
+//go:build !js
+
 package websocket
 
 // Interop tests against real peers: the Node `ws` package, Python
