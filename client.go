@@ -241,11 +241,12 @@ func (d *Dialer) dialProxy(ctx context.Context, dial func(context.Context, strin
 		nc.Close()
 		return nil, fmt.Errorf("websocket: proxy CONNECT: %w", err)
 	}
-	br := bufio.NewReader(nc)
+	lr := &io.LimitedReader{R: nc, N: maxHandshakeResponse}
+	br := bufio.NewReader(lr)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("websocket: proxy CONNECT: %w", err)
+		return nil, fmt.Errorf("websocket: proxy CONNECT: %w", limitErr(lr, err))
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -310,10 +311,11 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, header http.Header) (*Conn, 
 	if err := req.Write(nc); err != nil {
 		return nil, nil, fmt.Errorf("websocket: sending the handshake: %w", err)
 	}
-	br := bufio.NewReaderSize(nc, 4096)
+	lr := &io.LimitedReader{R: nc, N: maxHandshakeResponse}
+	br := bufio.NewReaderSize(lr, 4096)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("websocket: reading the handshake response: %w", err)
+		return nil, nil, fmt.Errorf("websocket: reading the handshake response: %w", limitErr(lr, err))
 	}
 	// Keep a bounded copy of the body for the caller's error handling.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -367,6 +369,21 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, header http.Header) (*Conn, 
 	})
 	c.response = resp
 	return c, resp, nil
+}
+
+// maxHandshakeResponse bounds what the Dialer reads of a handshake (or
+// proxy) response before the WebSocket starts, so that a hostile server
+// cannot make it buffer without end.
+const maxHandshakeResponse = 64 << 10
+
+var errResponseTooLarge = errors.New("response headers larger than 64 KiB")
+
+// limitErr names the cause when a response ran into maxHandshakeResponse.
+func limitErr(lr *io.LimitedReader, err error) error {
+	if lr.N <= 0 {
+		return errResponseTooLarge
+	}
+	return err
 }
 
 // withContextErr makes err match ctx's error once ctx is done, since a
