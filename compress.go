@@ -288,9 +288,15 @@ func (f *inflater) read(p []byte) (int, error) {
 		f.remember(p[:n])
 	}
 	if err == io.EOF {
-		if f.src.tailPos != len(deflateTail) {
-			// The deflate data ended (a final block) before the message did.
-			return n, errCorruptDeflate
+		// A sender may end a message with a final block (RFC 7692 section
+		// 7.2.3.4), before our appended tail; whatever follows it in the
+		// message is dropped, as zlib-based peers do.
+		for f.src.tailPos < 0 {
+			if _, err := f.src.c.readPayload(nil, true); err == io.EOF {
+				break
+			} else if err != nil {
+				return n, err
+			}
 		}
 		f.end()
 		return n, io.EOF

@@ -62,8 +62,9 @@ type Conn struct {
 	br          readBuf
 	readLimit   atomic.Int64
 	readErr     error
-	everRead    atomic.Bool // the application has called NextReader
-	frameRemain int64       // unread payload bytes of the current data frame
+	everRead    atomic.Bool  // the application has called NextReader
+	readCalls   atomic.Int64 // read calls finished, for Close's idle check
+	frameRemain int64        // unread payload bytes of the current data frame
 	frameFin    bool
 	frameKey    [4]byte
 	framePos    int
@@ -156,6 +157,10 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 	c.br.size = cfg.readBufSize
 	if c.br.size <= 0 {
 		c.br.size = defaultBufferSize
+	}
+	if c.br.size < maxHeaderLen+maxControlPayload {
+		// A whole header, and a whole control frame, must fit.
+		c.br.size = maxHeaderLen + maxControlPayload
 	}
 	c.wsize = cfg.writeBufSize
 	if c.wsize <= 0 {
@@ -304,6 +309,7 @@ func (c *Conn) nextReader() (MessageType, io.Reader, int64, error) {
 	c.rlock <- struct{}{}
 	err := c.startMessage()
 	typ, hint := c.msgType, c.frameRemain
+	c.readCalls.Add(1)
 	<-c.rlock
 	if err != nil {
 		return 0, nil, 0, err
@@ -380,7 +386,10 @@ type messageReader struct {
 func (r *messageReader) Read(p []byte) (int, error) {
 	c := r.c
 	c.rlock <- struct{}{}
-	defer func() { <-c.rlock }()
+	defer func() {
+		c.readCalls.Add(1)
+		<-c.rlock
+	}()
 	if c.readErr != nil {
 		return 0, c.readErr
 	}
@@ -1190,8 +1199,8 @@ func (c *Conn) Close() error {
 // the peer's close frame, and then closes the connection. Messages that
 // arrive meanwhile go to the application's reader, which then sees the
 // peer's *CloseError; if the application does not read (it never called
-// NextReader or ReadMessage, or no read has been under way for about
-// 200 ms), Close reads and discards them itself. It returns
+// NextReader or ReadMessage, or no read call has been made for about
+// 20 ms), Close reads and discards them itself. It returns
 // nil when the peer answered, and an error when it did not in time or the
 // Conn was already closed. The code must be one that may be sent on the
 // wire (1000-1003, 1007-1014, 3000-4999) and the reason at most 123 bytes
@@ -1225,7 +1234,7 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 		defer tick.Stop()
 		poll = tick.C
 	}
-	idlePolls := 0
+	idlePolls, lastCalls := 0, c.readCalls.Load()
 	for {
 		var rlock chan struct{}
 		if !c.everRead.Load() {
@@ -1239,6 +1248,11 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 		case <-poll:
 			select {
 			case c.rlock <- struct{}{}:
+				// Idle only if no read call came and went since the
+				// last check either.
+				if calls := c.readCalls.Load(); calls != lastCalls {
+					lastCalls, idlePolls = calls, 0
+				}
 				if idlePolls++; idlePolls < 2 {
 					<-c.rlock
 					continue
@@ -1260,8 +1274,9 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 }
 
 // closeReaderPoll is how often Close checks whether the application's
-// reader has gone away; after two idle checks in a row Close reads itself.
-const closeReaderPoll = 100 * time.Millisecond
+// reader has gone away; after two idle checks in a row (no read under way,
+// none made between them) Close reads itself.
+const closeReaderPoll = 10 * time.Millisecond
 
 // drainUntilClose reads and discards frames until the peer's close frame
 // arrives, then finishes the close. Caller holds rlock.
