@@ -62,7 +62,6 @@ type Conn struct {
 	br          readBuf
 	readLimit   atomic.Int64
 	readErr     error
-	everRead    atomic.Bool  // the application has called NextReader
 	readCalls   atomic.Int64 // read calls finished, for Close's idle check
 	frameRemain int64        // unread payload bytes of the current data frame
 	frameFin    bool
@@ -303,9 +302,6 @@ func (c *Conn) NextReader() (MessageType, io.Reader, error) {
 // nextReader is NextReader that also returns the first frame's length,
 // a hint for the message's size.
 func (c *Conn) nextReader() (MessageType, io.Reader, int64, error) {
-	if !c.everRead.Load() {
-		c.everRead.Store(true)
-	}
 	c.rlock <- struct{}{}
 	err := c.startMessage()
 	typ, hint := c.msgType, c.frameRemain
@@ -1198,9 +1194,8 @@ func (c *Conn) Close() error {
 // code and reason, waits up to the close timeout (DefaultCloseTimeout) for
 // the peer's close frame, and then closes the connection. Messages that
 // arrive meanwhile go to the application's reader, which then sees the
-// peer's *CloseError; if the application does not read (it never called
-// NextReader or ReadMessage, or no read call has been made for about
-// 20 ms), Close reads and discards them itself. It returns
+// peer's *CloseError; if the application does not read (no read call is
+// under way or made for about 20 ms), Close reads and discards them itself. It returns
 // nil when the peer answered, and an error when it did not in time or the
 // Conn was already closed. The code must be one that may be sent on the
 // wire (1000-1003, 1007-1014, 3000-4999) and the reason at most 123 bytes
@@ -1224,28 +1219,16 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 	}
 	// Wait for the peer's close frame. An application that reads keeps
 	// its messages: its reader gets them, then the close. Only when nobody
-	// reads (never did, or has stopped for a while) does Close read and
-	// discard data itself.
+	// reads for a moment (two polls) does Close read and discard data
+	// itself; a reader that is just starting is not robbed.
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
-	var poll <-chan time.Time
-	if c.everRead.Load() {
-		tick := time.NewTicker(closeReaderPoll)
-		defer tick.Stop()
-		poll = tick.C
-	}
+	tick := time.NewTicker(closeReaderPoll)
+	defer tick.Stop()
 	idlePolls, lastCalls := 0, c.readCalls.Load()
 	for {
-		var rlock chan struct{}
-		if !c.everRead.Load() {
-			rlock = c.rlock
-		}
 		select {
-		case rlock <- struct{}{}:
-			err := c.drainUntilClose(deadline)
-			<-c.rlock
-			return err
-		case <-poll:
+		case <-tick.C:
 			select {
 			case c.rlock <- struct{}{}:
 				// Idle only if no read call came and went since the
