@@ -14,14 +14,18 @@ import (
 // (0-3), and returns the key position after b. Feeding a payload in pieces
 // with the returned position gives the same result as masking it whole.
 func maskBytes(key [4]byte, pos int, b []byte) int {
-	pos &= 3
-	// Short inputs: a byte loop beats setting up the word key.
-	if len(b) < 16 {
-		for i := range b {
-			b[i] ^= key[(pos+i)&3]
-		}
-		return (pos + len(b)) & 3
+	if len(b) >= 8 {
+		return maskWords(key, pos&3, b)
 	}
+	// Short inputs: a byte loop, small enough to be inlined.
+	for i := range b {
+		b[i] ^= key[(pos+i)&3]
+	}
+	return (pos + len(b)) & 3
+}
+
+// maskWords is maskBytes for inputs of 8 bytes or more, a word at a time.
+func maskWords(key [4]byte, pos int, b []byte) int {
 	// Rotate the key so that byte 0 of the word lines up with b[0].
 	k32 := binary.LittleEndian.Uint32(key[:])
 	k32 = bits.RotateLeft32(k32, -8*pos)
