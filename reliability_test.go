@@ -31,7 +31,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -180,20 +179,6 @@ func handshakeRequest(host string) string {
 }
 
 // ---- 1. Load: 10,000 concurrent connections ----
-
-// raceEnabled reports whether the test binary was built with -race.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
 
 // loadEnv, when set, makes TestLoad10kConnections the client side of the
 // load test: "<ws-url> <connections> <messages per connection>".
