@@ -382,6 +382,7 @@ type echoRecord struct {
 	subprotocol string
 	offeredExt  string // the client's Sec-WebSocket-Extensions header
 	origin      string
+	deflate     bool  // PerMessageDeflate()
 	err         error // what ended the read loop
 	closeErr    error // result of CloseWithStatus for close-me
 	pings       int   // ping-me requests served
@@ -405,12 +406,20 @@ type goEchoServer struct {
 // served as HTML.
 func startGoEchoServer(t *testing.T, pages map[string]string) *goEchoServer {
 	t.Helper()
+	return startGoEchoServerMode(t, pages, CompressionDisabled)
+}
+
+// startGoEchoServerMode is startGoEchoServer with the Upgrader's
+// Compression set to mode.
+func startGoEchoServerMode(t *testing.T, pages map[string]string, mode CompressionMode) *goEchoServer {
+	t.Helper()
 	s := &goEchoServer{records: make(chan echoRecord, 64), live: make(map[*Conn]struct{})}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", &Upgrader{
 		Subprotocols:   []string{"chat"},
 		OriginPatterns: []string{"127.0.0.1:*", "localhost:*"},
 		ReadLimit:      4 << 20,
+		Compression:    mode,
 		Handler:        s.handle,
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -471,6 +480,7 @@ func (s *goEchoServer) handle(c *Conn) {
 		subprotocol: c.Subprotocol(),
 		offeredExt:  strings.Join(r.Header.Values("Sec-WebSocket-Extensions"), ", "),
 		origin:      r.Header.Get("Origin"),
+		deflate:     c.PerMessageDeflate(),
 	}
 	var pingMu sync.Mutex
 	var pingWG sync.WaitGroup
@@ -734,8 +744,16 @@ func interopDial(t *testing.T, d *Dialer, u string) *Conn {
 // runClientMatrix runs the interop matrix from our client against a peer
 // echo server.
 func runClientMatrix(t *testing.T, peer string) {
-	srv := startPeerServer(t, peer, "--mode=echo", "--subprotocols=chat,superchat")
-	d := interopDialer()
+	runClientMatrixWith(t, peer, interopDialer())
+}
+
+// runClientMatrixWith runs the matrix with d (its Subprotocols are set
+// here) against the peer's echo server started with the extra serverArgs.
+// It returns the matrix's Conn, closed, and the extensions the server's
+// OPEN line reported ("-" for none); with d.Compression set, checking them
+// is up to the caller.
+func runClientMatrixWith(t *testing.T, peer string, d *Dialer, serverArgs ...string) (*Conn, string) {
+	srv := startPeerServer(t, peer, append([]string{"--mode=echo", "--subprotocols=chat,superchat"}, serverArgs...)...)
 	d.Subprotocols = []string{"superchat", "chat"}
 	c := interopDial(t, d, srv.url("/matrix"))
 	// ws_server.js picks by the server's preference (chat); Python's
@@ -749,7 +767,11 @@ func runClientMatrix(t *testing.T, peer string) {
 	if peer == peerNode && chosen != "chat" {
 		t.Errorf("node server chose %q, want chat (its preference)", chosen)
 	}
-	if !strings.HasPrefix(line, "OPEN /matrix ") || !strings.HasSuffix(line, " -") {
+	ext := "?"
+	if f := strings.SplitN(line, " ", 4); len(f) == 4 {
+		ext = f[3]
+	}
+	if !strings.HasPrefix(line, "OPEN /matrix ") || (d.Compression == CompressionDisabled && ext != "-") {
 		t.Errorf("server: %q, want \"OPEN /matrix <protocol> -\"", line)
 	}
 	var srvPings atomic.Int32
@@ -875,9 +897,11 @@ func runClientMatrix(t *testing.T, peer string) {
 	}
 
 	// The server's close: close-me on a second connection.
-	c2 := interopDial(t, interopDialer(), srv.url("/close-me"))
-	if line := srv.waitLine(t, "OPEN ", peerLineTimeout); line != "OPEN /close-me - -" {
-		t.Errorf("server: %q, want \"OPEN /close-me - -\"", line)
+	d2 := *d
+	d2.Subprotocols = nil
+	c2 := interopDial(t, &d2, srv.url("/close-me"))
+	if line, want := srv.waitLine(t, "OPEN ", peerLineTimeout), "OPEN /close-me - "+ext; line != want {
+		t.Errorf("server: %q, want %q", line, want)
 	}
 	if err := c2.WriteMessage(TextMessage, []byte("close-me 4002 server-bye")); err != nil {
 		t.Fatalf("close-me: %v", err)
@@ -896,6 +920,7 @@ func runClientMatrix(t *testing.T, peer string) {
 	if err := c2.Close(); !errors.Is(err, ErrClosed) {
 		t.Errorf("Close after the close handshake: %v, want ErrClosed", err)
 	}
+	return c, ext
 }
 
 // ---- 3. The seed scenario ----

@@ -4,7 +4,12 @@
 //
 // Usage:
 //   node ws_client.js <ws-url> [--deflate] [--no-context-takeover]
-//                     [--subprotocol=name] [--timeout=ms]
+//                     [--deflate-defaults] [--subprotocol=name] [--timeout=ms]
+//
+// --deflate sets both *NoContextTakeover options explicitly (false unless
+// --no-context-takeover), so ws refuses a server's unsolicited
+// client_no_context_takeover; --deflate-defaults instead keeps ws's default
+// options (as `perMessageDeflate: true` does) apart from threshold 0.
 //
 // Prints exactly one JSON line on stdout:
 //   {"ok":bool,"errors":[...],"close":{"code":N,"reason":"..."},
@@ -26,7 +31,7 @@ const opt = (name, def) => {
   return a ? a.slice(name.length + 3) : def;
 };
 if (!url) {
-  process.stderr.write('usage: node ws_client.js <ws-url> [--deflate] [--no-context-takeover] [--subprotocol=p] [--timeout=ms]\n');
+  process.stderr.write('usage: node ws_client.js <ws-url> [--deflate] [--no-context-takeover] [--deflate-defaults] [--subprotocol=p] [--timeout=ms]\n');
   process.exit(2);
 }
 
@@ -48,9 +53,11 @@ const noTakeover = flag('no-context-takeover');
 const protocols = opt('subprotocol') ? [opt('subprotocol')] : [];
 const ws = new WebSocket(url, protocols, {
   maxPayload: 64 << 20,
-  perMessageDeflate: flag('deflate')
-    ? { threshold: 0, serverNoContextTakeover: noTakeover, clientNoContextTakeover: noTakeover }
-    : false,
+  perMessageDeflate: flag('deflate-defaults')
+    ? { threshold: 0 }
+    : flag('deflate')
+      ? { threshold: 0, serverNoContextTakeover: noTakeover, clientNoContextTakeover: noTakeover }
+      : false,
 });
 
 // Incoming messages are queued; next() resolves with the oldest one, or

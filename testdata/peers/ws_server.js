@@ -5,7 +5,12 @@
 // Usage:
 //   node ws_server.js [--mode=echo|hello|malformed] [--frame=KIND]
 //                     [--deflate|--no-deflate] [--no-context-takeover]
-//                     [--subprotocols=a,b]
+//                     [--deflate-defaults] [--subprotocols=a,b]
+//
+// --deflate sets both *NoContextTakeover options explicitly (false unless
+// --no-context-takeover), so ws answers an offer of server_no_context_takeover
+// with 400; --deflate-defaults instead keeps ws's default options (as
+// `perMessageDeflate: true` does) apart from threshold 0.
 //
 // stdout protocol (one event per line; the first line is always LISTEN):
 //   LISTEN <port>                         listening on 127.0.0.1:<port>
@@ -56,9 +61,11 @@ const wss = new WebSocketServer({
   port: 0,
   maxPayload: 64 << 20,
   // threshold 0: compress every message, so small frames exercise deflate too.
-  perMessageDeflate: deflate
-    ? { threshold: 0, serverNoContextTakeover: noTakeover, clientNoContextTakeover: noTakeover }
-    : false,
+  perMessageDeflate: args['deflate-defaults']
+    ? { threshold: 0 }
+    : deflate
+      ? { threshold: 0, serverNoContextTakeover: noTakeover, clientNoContextTakeover: noTakeover }
+      : false,
   // Pick the first of our protocols that the client offered (server preference).
   handleProtocols: (offered) => subprotocols.find((p) => offered.has(p)) || false,
 });
