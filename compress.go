@@ -30,6 +30,9 @@ const (
 	// client_no_context_takeover). Compressors and decompressors come from
 	// pools for the duration of one message, so an idle connection holds
 	// no compression memory: the mode for servers with many connections.
+	// A Dialer in this mode also offers plain client_no_context_takeover
+	// as a fallback; a server that takes it keeps its window, and the
+	// client then keeps 32 KiB of history to decompress.
 	CompressionNoContextTakeover
 
 	// CompressionContextTakeover keeps the compression window across the
@@ -154,10 +157,14 @@ func negotiateDeflate(offers []extension, mode CompressionMode) (resp string, pa
 	return "", nil, false
 }
 
-// deflateOffer is the Sec-WebSocket-Extensions value a Dialer sends.
+// deflateOffer is the Sec-WebSocket-Extensions value a Dialer sends. In
+// no-context-takeover mode a second, plainer offer follows, because some
+// servers refuse the whole handshake rather than decline an offer that
+// asks them to reset their compressor.
 func deflateOffer(mode CompressionMode) string {
 	if mode == CompressionNoContextTakeover {
-		return extDeflate + "; server_no_context_takeover; client_no_context_takeover"
+		return extDeflate + "; server_no_context_takeover; client_no_context_takeover, " +
+			extDeflate + "; client_no_context_takeover"
 	}
 	return extDeflate
 }
@@ -176,9 +183,6 @@ func acceptDeflateResponse(exts []extension, mode CompressionMode) (*deflatePara
 	}
 	if o.clientMaxBits != 0 && o.clientMaxBits < 15 {
 		return nil, errors.New("server asked for client_max_window_bits, which was not offered")
-	}
-	if mode == CompressionNoContextTakeover && !o.serverNoContext {
-		return nil, errors.New("server refused server_no_context_takeover")
 	}
 	return &deflateParams{
 		writeNoContext: o.clientNoContext || mode == CompressionNoContextTakeover,

@@ -73,7 +73,8 @@ func TestAcceptDeflateResponse(t *testing.T) {
 		{"permessage-deflate; client_no_context_takeover", CompressionContextTakeover, true, false, true},
 		{"permessage-deflate; server_max_window_bits=10", CompressionContextTakeover, true, false, false},
 		{"permessage-deflate; server_no_context_takeover; client_no_context_takeover", CompressionNoContextTakeover, true, true, true},
-		{"permessage-deflate", CompressionNoContextTakeover, false, false, false}, // refused what we asked for
+		{"permessage-deflate; client_no_context_takeover", CompressionNoContextTakeover, true, false, true}, // took the fallback offer
+		{"permessage-deflate", CompressionNoContextTakeover, true, false, true},
 		{"permessage-deflate", CompressionDisabled, false, false, false},          // not offered
 		{"permessage-deflate; client_max_window_bits=12", CompressionContextTakeover, false, false, false},
 		{"permessage-deflate; client_max_window_bits", CompressionContextTakeover, false, false, false},
