@@ -75,7 +75,7 @@ func TestAcceptDeflateResponse(t *testing.T) {
 		{"permessage-deflate; server_no_context_takeover; client_no_context_takeover", CompressionNoContextTakeover, true, true, true},
 		{"permessage-deflate; client_no_context_takeover", CompressionNoContextTakeover, true, false, true}, // took the fallback offer
 		{"permessage-deflate", CompressionNoContextTakeover, true, false, true},
-		{"permessage-deflate", CompressionDisabled, false, false, false},          // not offered
+		{"permessage-deflate", CompressionDisabled, false, false, false}, // not offered
 		{"permessage-deflate; client_max_window_bits=12", CompressionContextTakeover, false, false, false},
 		{"permessage-deflate; client_max_window_bits", CompressionContextTakeover, false, false, false},
 		{"permessage-deflate; bogus", CompressionContextTakeover, false, false, false},
