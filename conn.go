@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,7 @@ type Conn struct {
 	readLimit   atomic.Int64
 	readErr     error
 	readCalls   atomic.Int64 // read calls finished, for Close's idle check
+	readStarted atomic.Bool  // the application has called NextReader
 	frameRemain int64        // unread payload bytes of the current data frame
 	frameFin    bool
 	frameKey    [4]byte
@@ -302,6 +304,9 @@ func (c *Conn) NextReader() (MessageType, io.Reader, error) {
 // nextReader is NextReader that also returns the first frame's length,
 // a hint for the message's size.
 func (c *Conn) nextReader() (MessageType, io.Reader, int64, error) {
+	if !c.readStarted.Load() {
+		c.readStarted.Store(true)
+	}
 	c.rlock <- struct{}{}
 	err := c.startMessage()
 	typ, hint := c.msgType, c.frameRemain
@@ -882,9 +887,9 @@ func (c *Conn) writeFrame(h frameHeader, payload []byte, scratch []byte) error {
 	// Client: mask a copy, chunk by chunk through scratch; a large
 	// payload borrows a larger buffer so it takes few system calls.
 	if len(payload) > len(scratch)-maxHeaderLen {
-		big := getBuffer(maskChunk)
+		big := getMaskChunk()
 		err := c.writeMasked(h, payload, *big)
-		putBuffer(big)
+		putMaskChunk(big)
 		return err
 	}
 	return c.writeMasked(h, payload, scratch)
@@ -913,6 +918,29 @@ func (c *Conn) writeMasked(h frameHeader, payload, scratch []byte) error {
 // maskChunk is the size of the buffer a client borrows to mask a large
 // payload: 64 KiB chunks keep the system calls per MiB at 16.
 const maskChunk = 64 << 10
+
+// maskChunks is a small free list of masking buffers. Unlike a sync.Pool
+// it survives garbage collections, so a client writing large messages in
+// a steady state allocates nothing; at most cap(maskChunks) buffers
+// (1 MiB) are kept.
+var maskChunks = make(chan *[]byte, 16)
+
+func getMaskChunk() *[]byte {
+	select {
+	case b := <-maskChunks:
+		return b
+	default:
+		b := make([]byte, maskChunk)
+		return &b
+	}
+}
+
+func putMaskChunk(b *[]byte) {
+	select {
+	case maskChunks <- b:
+	default:
+	}
+}
 
 // acquireWriteBuf makes sure c.wbuf holds a pooled buffer. Caller holds mlock.
 func (c *Conn) acquireWriteBuf() {
@@ -1210,8 +1238,9 @@ func (c *Conn) Close() error {
 // code and reason, waits up to the close timeout (DefaultCloseTimeout) for
 // the peer's close frame, and then closes the connection. Messages that
 // arrive meanwhile go to the application's reader, which then sees the
-// peer's *CloseError; if the application does not read (no read call is
-// under way or made for about 20 ms), Close reads and discards them itself. It returns
+// peer's *CloseError; if the application does not read (it never called
+// NextReader or ReadMessage, or no read call has been under way or made
+// for about 10 ms), Close reads and discards them itself. It returns
 // nil when the peer answered, and an error when it did not in time or the
 // Conn was already closed. The code must be one that may be sent on the
 // wire (1000-1003, 1007-1014, 3000-4999) and the reason at most 123 bytes
@@ -1237,6 +1266,20 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 	// its messages: its reader gets them, then the close. Only when nobody
 	// reads for a moment (two polls) does Close read and discard data
 	// itself; a reader that is just starting is not robbed.
+	if !c.readStarted.Load() {
+		// Never read from: give a reader goroutine that is just starting
+		// a chance to run, then, if none showed up, read at once.
+		runtime.Gosched()
+		if !c.readStarted.Load() {
+			select {
+			case c.rlock <- struct{}{}:
+				err := c.drainUntilClose(deadline)
+				<-c.rlock
+				return err
+			default:
+			}
+		}
+	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	tick := time.NewTicker(closeReaderPoll)
@@ -1275,7 +1318,7 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 // closeReaderPoll is how often Close checks whether the application's
 // reader has gone away; after two idle checks in a row (no read under way,
 // none made between them) Close reads itself.
-const closeReaderPoll = 10 * time.Millisecond
+const closeReaderPoll = 5 * time.Millisecond
 
 // drainUntilClose reads and discards frames until the peer's close frame
 // arrives, then finishes the close. Caller holds rlock.
