@@ -24,6 +24,10 @@ const DefaultReadLimit = 16 << 20
 // defaultBufferSize is the size of the pooled read and write buffers.
 const defaultBufferSize = 4096
 
+// defaultParkedReadBufferSize is the default read buffer of a Conn whose
+// socket lets it wait for data without a buffer (see park_unix.go).
+const defaultParkedReadBufferSize = 16 << 10
+
 // DefaultCloseTimeout bounds how long the close handshake waits for the
 // peer: for the peer's close frame and, on a client, for the server to
 // close the TCP connection afterwards.
@@ -158,6 +162,12 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 	c.br.size = cfg.readBufSize
 	if c.br.size <= 0 {
 		c.br.size = defaultBufferSize
+		if c.br.parker != nil {
+			// The buffer is only borrowed while data is in flight, so a
+			// larger one costs idle connections nothing and saves system
+			// calls on large and pipelined messages.
+			c.br.size = defaultParkedReadBufferSize
+		}
 	}
 	if c.br.size < maxHeaderLen+maxControlPayload {
 		// A whole header, and a whole control frame, must fit.

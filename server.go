@@ -47,7 +47,9 @@ type Upgrader struct {
 	ReadLimit int64
 
 	// ReadBufferSize and WriteBufferSize set the size of the buffers a
-	// Conn borrows from a pool while reading and writing; 0 means 4 KiB.
+	// Conn borrows from a pool while a message is in flight. 0 means
+	// 4 KiB, except for reading plain TCP connections: 16 KiB there, since
+	// an idle connection waits for data without any buffer.
 	ReadBufferSize, WriteBufferSize int
 
 	// CloseTimeout bounds the close handshake; 0 means DefaultCloseTimeout.
