@@ -59,7 +59,7 @@ type Conn struct {
 	closeTimeout time.Duration
 
 	// Locks are channels so that they can be waited on with a timeout.
-	rlock chan struct{} // held by the one reader
+	rlock sync.Mutex    // held by the one reader, during each read call
 	mlock chan struct{} // held while a data message is being written
 	wlock chan struct{} // held while a frame is being written
 
@@ -143,7 +143,6 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 		isServer:     cfg.isServer,
 		subprotocol:  cfg.subprotocol,
 		closeTimeout: cfg.closeTimeout,
-		rlock:        make(chan struct{}, 1),
 		mlock:        make(chan struct{}, 1),
 		wlock:        make(chan struct{}, 1),
 		closed:       make(chan struct{}),
@@ -317,11 +316,11 @@ func (c *Conn) nextReader() (MessageType, io.Reader, int64, error) {
 	if !c.readStarted.Load() {
 		c.readStarted.Store(true)
 	}
-	c.rlock <- struct{}{}
+	c.rlock.Lock()
 	err := c.startMessage()
 	typ, hint := c.msgType, c.frameRemain
 	c.readCalls.Add(1)
-	<-c.rlock
+	c.rlock.Unlock()
 	if err != nil {
 		return 0, nil, 0, err
 	}
@@ -396,10 +395,10 @@ type messageReader struct {
 // Read reads payload bytes of the current message.
 func (r *messageReader) Read(p []byte) (int, error) {
 	c := r.c
-	c.rlock <- struct{}{}
+	c.rlock.Lock()
 	defer func() {
 		c.readCalls.Add(1)
-		<-c.rlock
+		c.rlock.Unlock()
 	}()
 	if c.readErr != nil {
 		return 0, c.readErr
@@ -1280,14 +1279,10 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 		// Never read from: give a reader goroutine that is just starting
 		// a chance to run, then, if none showed up, read at once.
 		runtime.Gosched()
-		if !c.readStarted.Load() {
-			select {
-			case c.rlock <- struct{}{}:
-				err := c.drainUntilClose(deadline)
-				<-c.rlock
-				return err
-			default:
-			}
+		if !c.readStarted.Load() && c.rlock.TryLock() {
+			err := c.drainUntilClose(deadline)
+			c.rlock.Unlock()
+			return err
 		}
 	}
 	t := time.NewTimer(time.Until(deadline))
@@ -1298,23 +1293,22 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 	for {
 		select {
 		case <-tick.C:
-			select {
-			case c.rlock <- struct{}{}:
-				// Idle only if no read call came and went since the
-				// last check either.
-				if calls := c.readCalls.Load(); calls != lastCalls {
-					lastCalls, idlePolls = calls, 0
-				}
-				if idlePolls++; idlePolls < 2 {
-					<-c.rlock
-					continue
-				}
-				err := c.drainUntilClose(deadline)
-				<-c.rlock
-				return err
-			default:
-				idlePolls = 0
+			if !c.rlock.TryLock() {
+				idlePolls = 0 // a read is under way
+				continue
 			}
+			// Idle only if no read call came and went since the last
+			// check either.
+			if calls := c.readCalls.Load(); calls != lastCalls {
+				lastCalls, idlePolls = calls, 0
+			}
+			if idlePolls++; idlePolls < 2 {
+				c.rlock.Unlock()
+				continue
+			}
+			err := c.drainUntilClose(deadline)
+			c.rlock.Unlock()
+			return err
 		case <-c.closeRecv:
 			<-c.closed // the reader finishes the close
 			return nil
