@@ -129,3 +129,51 @@ func (h *coderHub) CloseAll() {
 		c.CloseNow()
 	}
 }
+
+// permessage-deflate: CompressionMode on AcceptOptions and DialOptions,
+// default thresholds (coder: 512 B without context takeover, 128 B with).
+
+func coderMode(m DeflateMode) websocket.CompressionMode {
+	if m == DeflateContext {
+		return websocket.CompressionContextTakeover
+	}
+	return websocket.CompressionNoContextTakeover
+}
+
+func (coderLib) DeflateSupport(DeflateMode) string { return "" }
+
+func (coderLib) DeflateEchoHandler(m DeflateMode) http.Handler {
+	opts := *coderAccept
+	opts.CompressionMode = coderMode(m)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &opts)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		c.SetReadLimit(ReadLimit)
+		ctx := context.Background()
+		var buf []byte
+		for {
+			typ, rd, err := c.Reader(ctx)
+			if err != nil {
+				return
+			}
+			if buf, err = readInto(buf, rd); err != nil {
+				return
+			}
+			if err := c.Write(ctx, typ, buf); err != nil {
+				return
+			}
+		}
+	})
+}
+
+func (coderLib) DeflateDial(ctx context.Context, url string, m DeflateMode) (Client, string, error) {
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: coderMode(m)})
+	if err != nil {
+		return nil, "", err
+	}
+	c.SetReadLimit(ReadLimit)
+	return &coderClient{c: c}, resp.Header.Get("Sec-WebSocket-Extensions"), nil
+}

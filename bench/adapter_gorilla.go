@@ -136,3 +136,50 @@ func (h *gorillaHub) CloseAll() {
 		hc.c.Close()
 	}
 }
+
+// permessage-deflate: EnableCompression on Upgrader and Dialer (gorilla
+// implements only no context takeover), write compression on (its default
+// once negotiated), no threshold.
+
+func (gorillaLib) DeflateSupport(m DeflateMode) string {
+	if m == DeflateContext {
+		return "gorilla implements no-context-takeover only"
+	}
+	return ""
+}
+
+func (gorillaLib) DeflateEchoHandler(DeflateMode) http.Handler {
+	up := gorillaUpgrader
+	up.EnableCompression = true
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetReadLimit(ReadLimit)
+		var buf []byte
+		for {
+			typ, rd, err := c.NextReader()
+			if err != nil {
+				return
+			}
+			if buf, err = readInto(buf, rd); err != nil {
+				return
+			}
+			if err := c.WriteMessage(typ, buf); err != nil {
+				return
+			}
+		}
+	})
+}
+
+func (gorillaLib) DeflateDial(ctx context.Context, url string, _ DeflateMode) (Client, string, error) {
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, EnableCompression: true}
+	c, resp, err := d.DialContext(ctx, url, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	c.SetReadLimit(ReadLimit)
+	return &gorillaClient{c: c}, resp.Header.Get("Sec-WebSocket-Extensions"), nil
+}

@@ -177,3 +177,49 @@ func (h *gwsHub) CloseAll() {
 		s.NetConn().Close()
 	}
 }
+
+// permessage-deflate: the PermessageDeflate option on ServerOption and
+// ClientOption, Server/ClientContextTakeover per mode, otherwise gws's
+// defaults (threshold 512 B; window 2^12 with context takeover, 2^15
+// without; compressor pool).
+
+func gwsDeflate(m DeflateMode) gws.PermessageDeflate {
+	ctx := m == DeflateContext
+	return gws.PermessageDeflate{Enabled: true, ServerContextTakeover: ctx, ClientContextTakeover: ctx}
+}
+
+func (gwsLib) DeflateSupport(DeflateMode) string { return "" }
+
+func (gwsLib) DeflateEchoHandler(m DeflateMode) http.Handler {
+	opt := gwsServerOption()
+	opt.PermessageDeflate = gwsDeflate(m)
+	up := gws.NewUpgrader(gwsEcho{}, opt)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		socket, err := up.Upgrade(w, r)
+		if err != nil {
+			return
+		}
+		go socket.ReadLoop()
+	})
+}
+
+func (gwsLib) DeflateDial(ctx context.Context, url string, m DeflateMode) (Client, string, error) {
+	c := &gwsClient{bufs: make(chan []byte, 1), res: make(chan gwsResult, 1)}
+	timeout := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	conn, resp, err := gws.NewClient(c, &gws.ClientOption{
+		Addr:                url,
+		HandshakeTimeout:    timeout,
+		ReadMaxPayloadSize:  ReadLimit,
+		WriteMaxPayloadSize: ReadLimit,
+		PermessageDeflate:   gwsDeflate(m),
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	c.conn = conn
+	go conn.ReadLoop()
+	return c, resp.Header.Get("Sec-WebSocket-Extensions"), nil
+}

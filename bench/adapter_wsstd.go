@@ -135,3 +135,36 @@ func (h *wsstdHub) CloseAll() {
 		c.CloseNow()
 	}
 }
+
+// permessage-deflate: Upgrader.Compression / Dialer.Compression in mode,
+// default threshold (64 B). Negotiation is checked with PerMessageDeflate()
+// plus the response header.
+
+func wsstdMode(m DeflateMode) websocket.CompressionMode {
+	if m == DeflateContext {
+		return websocket.CompressionContextTakeover
+	}
+	return websocket.CompressionNoContextTakeover
+}
+
+func (wsstdLib) DeflateSupport(DeflateMode) string { return "" }
+
+func (l wsstdLib) DeflateEchoHandler(m DeflateMode) http.Handler {
+	u := l.EchoHandler().(*websocket.Upgrader)
+	u.Compression = wsstdMode(m)
+	return u
+}
+
+func (wsstdLib) DeflateDial(ctx context.Context, url string, m DeflateMode) (Client, string, error) {
+	d := *wsstdDialer
+	d.Compression = wsstdMode(m)
+	c, resp, err := d.Dial(ctx, url, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	ext := ""
+	if c.PerMessageDeflate() && resp != nil {
+		ext = resp.Header.Get("Sec-WebSocket-Extensions")
+	}
+	return &wsstdClient{c: c}, ext, nil
+}

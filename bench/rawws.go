@@ -309,6 +309,8 @@ func (f *FrameReader) ReadMessage(dst []byte, keep bool) (op byte, out []byte, n
 type RawConn struct {
 	net.Conn
 	R *FrameReader
+	// Ext is the server's Sec-WebSocket-Extensions response value, if any.
+	Ext string
 }
 
 // RawDial connects to addr, performs the opening handshake for path by hand
@@ -328,13 +330,23 @@ func RawDial(addr, path string, rbuf int) (*RawConn, error) {
 
 // RawHandshake performs the client opening handshake on c.
 func RawHandshake(c net.Conn, host, path string, rbuf int) (*RawConn, error) {
+	return rawHandshake(c, host, path, rbuf, "")
+}
+
+// rawHandshake offers the Sec-WebSocket-Extensions value ext when it is
+// not empty and records the response's value in RawConn.Ext.
+func rawHandshake(c net.Conn, host, path string, rbuf int, ext string) (*RawConn, error) {
 	var nonce [16]byte
 	rand.Read(nonce[:])
 	key := base64.StdEncoding.EncodeToString(nonce[:])
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	req := "GET " + path + " HTTP/1.1\r\nHost: " + host +
 		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
-		"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+		"\r\nSec-WebSocket-Version: 13\r\n"
+	if ext != "" {
+		req += "Sec-WebSocket-Extensions: " + ext + "\r\n"
+	}
+	req += "\r\n"
 	if _, err := io.WriteString(c, req); err != nil {
 		return nil, err
 	}
@@ -349,17 +361,21 @@ func RawHandshake(c net.Conn, host, path string, rbuf int) (*RawConn, error) {
 	}
 	want := AcceptKey(key)
 	ok := false
+	var gotExt []string
 	for _, l := range lines[1:] {
 		k, v, found := strings.Cut(l, ":")
 		if found && strings.EqualFold(strings.TrimSpace(k), "Sec-WebSocket-Accept") && strings.TrimSpace(v) == want {
 			ok = true
+		}
+		if found && strings.EqualFold(strings.TrimSpace(k), "Sec-WebSocket-Extensions") {
+			gotExt = append(gotExt, strings.TrimSpace(v))
 		}
 	}
 	if !ok {
 		return nil, errors.New("raw: bad or missing Sec-WebSocket-Accept")
 	}
 	c.SetDeadline(time.Time{})
-	return &RawConn{Conn: c, R: fr}, nil
+	return &RawConn{Conn: c, R: fr, Ext: strings.Join(gotExt, ", ")}, nil
 }
 
 // readHTTPHead reads up to and including the blank line ending an HTTP head
