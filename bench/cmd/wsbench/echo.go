@@ -203,6 +203,13 @@ func window(sum func() int64, warm, dur time.Duration) (int64, time.Duration) {
 
 // dialMany opens n raw connections (par at a time) and upgrades them.
 func dialMany(addr, path string, n, par, rbuf int) ([]*bench.RawConn, error) {
+	return dialManyFn(addr, n, par, func(addr string) (*bench.RawConn, error) {
+		return bench.RawDial(addr, path, rbuf)
+	})
+}
+
+// dialManyFn opens n connections with dial, par at a time.
+func dialManyFn(addr string, n, par int, dial func(addr string) (*bench.RawConn, error)) ([]*bench.RawConn, error) {
 	cs := make([]*bench.RawConn, n)
 	var (
 		next     atomic.Int64
@@ -225,7 +232,7 @@ func dialMany(addr, path string, n, par, rbuf int) ([]*bench.RawConn, error) {
 				if failed {
 					return
 				}
-				c, err := bench.RawDial(addr, path, rbuf)
+				c, err := dial(addr)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {

@@ -30,6 +30,24 @@ func benchIdle(rep *report, cfg config, libs []bench.Lib) {
 // then stay idle, and returns the per-connection RSS delta, heap+stack
 // delta and goroutine delta reported by the server.
 func runIdle(name string, n int) (rss, heapStack, goroutines float64, err error) {
+	dial := func(addr string) (*bench.RawConn, error) { return bench.RawDial(addr, "/echo", 1024) }
+	probe := func(c *bench.RawConn) error {
+		p := []byte("alive?")
+		if _, err := c.Write(bench.AppendFrame(nil, true, bench.OpBinary, &bench.ClientKey, p)); err != nil {
+			return err
+		}
+		if _, got, _, err := c.R.ReadMessage(nil, true); err != nil || string(got) != string(p) {
+			return fmt.Errorf("idle connection not echoing: %v", err)
+		}
+		return nil
+	}
+	return runIdleWith(name, n, dial, probe)
+}
+
+// runIdleWith is runIdle with the connection set-up (dial: connect,
+// upgrade and anything else before going idle) and the liveness probe
+// given by the caller.
+func runIdleWith(name string, n int, dial func(addr string) (*bench.RawConn, error), probe func(*bench.RawConn) error) (rss, heapStack, goroutines float64, err error) {
 	srv, err := startChild(name)
 	if err != nil {
 		return 0, 0, 0, err
@@ -37,7 +55,7 @@ func runIdle(name string, n int) (rss, heapStack, goroutines float64, err error)
 	defer srv.stop()
 	// Warm the server's HTTP path once so one-time initialisation is not
 	// charged to the connections.
-	if cs, err := dialMany(srv.addr, "/echo", 4, 4, 1024); err == nil {
+	if cs, err := dialManyFn(srv.addr, 4, 4, dial); err == nil {
 		closeAll(cs)
 	}
 	time.Sleep(50 * time.Millisecond)
@@ -45,7 +63,7 @@ func runIdle(name string, n int) (rss, heapStack, goroutines float64, err error)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	cs, err := dialMany(srv.addr, "/echo", n, 16, 1024)
+	cs, err := dialManyFn(srv.addr, n, 16, dial)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -71,12 +89,8 @@ func runIdle(name string, n int) (rss, heapStack, goroutines float64, err error)
 	// nothing; a quick liveness probe on a sample echoes one message.
 	for _, c := range []*bench.RawConn{cs[0], cs[n/2], cs[n-1]} {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		p := []byte("alive?")
-		if _, err := c.Write(bench.AppendFrame(nil, true, bench.OpBinary, &bench.ClientKey, p)); err != nil {
+		if err := probe(c); err != nil {
 			return 0, 0, 0, err
-		}
-		if _, got, _, err := c.R.ReadMessage(nil, true); err != nil || string(got) != string(p) {
-			return 0, 0, 0, fmt.Errorf("idle connection not echoing: %v", err)
 		}
 	}
 	fn := float64(n)

@@ -24,12 +24,13 @@ import (
 )
 
 type config struct {
-	rounds     int
-	quick      bool
-	libs       []bench.Lib
-	only       map[string]bool
-	idleConns  int
-	bcastConns int
+	rounds           int
+	quick            bool
+	libs             []bench.Lib
+	only             map[string]bool
+	idleConns        int
+	deflateIdleConns int
+	bcastConns       int
 
 	warm, dur     time.Duration // echo and client throughput, per measurement
 	hsDur         time.Duration // handshake rate, per measurement
@@ -40,7 +41,7 @@ type config struct {
 	pipelineDepth int
 }
 
-var sections = []string{"mask", "alloc", "echo", "client", "handshake", "broadcast", "idle"}
+var sections = []string{"mask", "alloc", "echo", "client", "handshake", "broadcast", "idle", "deflate"}
 
 func main() {
 	serve := flag.String("serve", "", "run as a server child for library `NAME` (or \"raw\")")
@@ -50,6 +51,7 @@ func main() {
 	libsFlag := flag.String("libs", "", "comma-separated libraries (default: all registered)")
 	onlyFlag := flag.String("only", "", "comma-separated benchmarks to run: "+strings.Join(sections, ","))
 	idle := flag.Int("idle-conns", 10000, "idle connections per library for the memory benchmark")
+	deflateIdle := flag.Int("deflate-idle-conns", 2000, "idle compressed connections per library/mode for the deflate benchmark")
 	bcast := flag.Int("bcast-conns", 1000, "connections for the broadcast benchmark")
 	durFlag := flag.Duration("dur", 0, "override the echo/client measurement window (default 300ms, 150ms with -quick)")
 	sizesFlag := flag.String("sizes", "", "comma-separated payload sizes in bytes for echo/client (default 16,1024,16384,1048576)")
@@ -60,7 +62,7 @@ func main() {
 	}
 
 	cfg := config{
-		rounds: *rounds, quick: *quick, idleConns: *idle, bcastConns: *bcast,
+		rounds: *rounds, quick: *quick, idleConns: *idle, deflateIdleConns: *deflateIdle, bcastConns: *bcast,
 		warm: 100 * time.Millisecond, dur: 300 * time.Millisecond,
 		hsDur: 400 * time.Millisecond, maskDur: 60 * time.Millisecond,
 		allocSmallN: 4000, allocLargeN: 1500, bcastFanouts: 20, pipelineDepth: 16,
@@ -110,9 +112,10 @@ func main() {
 	}
 
 	limit := raiseNofile()
-	if need := max(cfg.idleConns, cfg.bcastConns) + 512; limit < uint64(need) {
+	if need := max(cfg.idleConns, cfg.bcastConns, cfg.deflateIdleConns) + 512; limit < uint64(need) {
 		logf("RLIMIT_NOFILE is %d; reducing idle connections to fit", limit)
 		cfg.idleConns = min(cfg.idleConns, int(limit)-1024)
+		cfg.deflateIdleConns = min(cfg.deflateIdleConns, int(limit)-1024)
 		cfg.bcastConns = min(cfg.bcastConns, int(limit)-1024)
 	}
 
@@ -187,6 +190,9 @@ func run(cfg config) *report {
 		}
 		if cfg.want("idle") {
 			benchIdle(rep, cfg, libs)
+		}
+		if cfg.want("deflate") {
+			benchDeflate(rep, cfg, libs)
 		}
 	}
 	return rep

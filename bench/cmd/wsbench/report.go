@@ -23,6 +23,7 @@ type metric struct {
 	extra  func(v float64) string // optional second figure (e.g. MB/s)
 	vals   map[string][]float64
 	errs   map[string]string
+	na     map[string]string // not applicable, with the reason
 }
 
 type section struct {
@@ -79,6 +80,21 @@ func newReport(libs []bench.Lib) *report {
 			"to every connection of the server process; raw-TCP receivers in the driver. *delivered*: from the HTTP "+
 			"trigger until the last receiver has the whole message (includes the ~0.1 ms trigger round trip); "+
 			"*server call*: time spent in the hub's Broadcast call (asynchronous libraries return before delivery).")
+	add("deflate", "8. Compression: echo throughput with permessage-deflate", false,
+		"Library client ↔ library server of the same library, both in the driver process over loopback, compression "+
+			"negotiated in the row's mode (checked on the Sec-WebSocket-Extensions response; n/a with the reason when the "+
+			"library cannot or did not agree). Request/response, 16 distinct compressible JSON-like messages sent in "+
+			"turn, every echo compared byte for byte. Cell: messages/s · payload MB/s (one direction, uncompressed).")
+	add("deflate-alloc", "9. Compression: allocations per echoed message", true,
+		"Same pair as section 8, one connection; runtime.MemStats deltas divided by the count. Both sides are in "+
+			"this process, so each figure covers client write + server read + server write + client read "+
+			"(two compressions and two decompressions).")
+	add("deflate-idle", "10. Compression: memory per idle compressed connection", true,
+		"As section 4, with the raw client offering permessage-deflate in the row's mode (no context takeover: "+
+			"`permessage-deflate; client_no_context_takeover; server_no_context_takeover`; context takeover: plain "+
+			"`permessage-deflate`), requiring it in the response, and exchanging one compressed 1 KiB JSON-like text "+
+			"message per connection (reply decompressed and compared) before going idle, so lazily created "+
+			"compressors exist.")
 	return r
 }
 
@@ -86,7 +102,7 @@ func (r *report) metric(sec, row, unit string, format func(float64) string) *met
 	s := r.byKey[sec]
 	m := s.byRow[row]
 	if m == nil {
-		m = &metric{row: row, unit: unit, format: format, vals: map[string][]float64{}, errs: map[string]string{}}
+		m = &metric{row: row, unit: unit, format: format, vals: map[string][]float64{}, errs: map[string]string{}, na: map[string]string{}}
 		s.rows = append(s.rows, m)
 		s.byRow[row] = m
 	}
@@ -107,6 +123,15 @@ func (r *report) fail(sec, row, lib string, err error, format func(float64) stri
 	}
 	m.errs[lib] = msg
 	logf("%s / %s / %s: %v", sec, row, lib, err)
+}
+
+// na marks lib as not applicable for row, with the reason.
+func (r *report) na(sec, row, lib, why string, format func(float64) string) {
+	m := r.metric(sec, row, "", format)
+	if len(why) > 70 {
+		why = why[:70] + "…"
+	}
+	m.na[lib] = why
 }
 
 func (r *report) note(sec, format string, args ...any) {
@@ -225,6 +250,9 @@ func (m *metric) cell(lib string, base float64) string {
 	}
 	v := m.vals[lib]
 	if len(v) == 0 {
+		if why, ok := m.na[lib]; ok {
+			return "n/a: " + strings.ReplaceAll(why, "|", "/")
+		}
 		return "–"
 	}
 	med := median(v)

@@ -22,6 +22,8 @@ import (
 // prints "ADDR host:port" on stdout, then runs until stdin reaches EOF.
 //
 //	/echo       the library's echo handler
+//	/deflate/noctx, /deflate/ctx  the echo handler with permessage-deflate
+//	            (no context takeover / context takeover), where supported
 //	/hub        the library's broadcast hub (upgrade + register)
 //	/broadcast  ?size=N: hub.Broadcast of an N-byte pattern message,
 //	            replies {"ns": duration of the Broadcast call}
@@ -64,6 +66,13 @@ func runServer(name, addr string) int {
 	mux := http.NewServeMux()
 	mux.Handle("/echo", lib.EchoHandler())
 	mux.Handle("/hub", hub)
+	if d, ok := lib.(bench.Deflater); ok {
+		for _, m := range bench.DeflateModes {
+			if d.DeflateSupport(m) == "" {
+				mux.Handle(deflatePath(m), d.DeflateEchoHandler(m))
+			}
+		}
+	}
 	mux.HandleFunc("/broadcast", func(w http.ResponseWriter, r *http.Request) {
 		size, err := strconv.Atoi(r.URL.Query().Get("size"))
 		if err != nil || size < 0 || size > 16<<20 {
