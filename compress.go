@@ -38,8 +38,9 @@ const (
 	// CompressionContextTakeover keeps the compression window across the
 	// messages of a connection, for a better ratio on streams of similar
 	// messages. It costs memory for as long as the connection lives: a
-	// compressor (about 600 KiB at the default level) and 32 KiB of history
-	// for decompression, unless the peer asks otherwise.
+	// compressor (about 1.2 MiB of heap reserved, some 175 KiB of it
+	// touched) and 32 KiB of history for decompression, unless the peer
+	// asks otherwise.
 	CompressionContextTakeover
 )
 
