@@ -225,10 +225,37 @@ var deflateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 // directly instead of wrapping it in a new bufio.Reader.
 type inflateSource struct {
 	c       *Conn
-	tailPos int // -1 while payload remains
+	tailPos int    // -1 while payload remains
+	chunk   []byte // payload already unmasked and accounted, in c.br's buffer
+}
+
+// next moves the payload bytes buffered for the current frame into chunk,
+// unmasking them in one go, so that ReadByte serves them without a call
+// per byte into the frame reader.
+func (s *inflateSource) next() bool {
+	c := s.c
+	n := c.br.buffered()
+	if s.tailPos >= 0 || c.frameRemain == 0 || n == 0 {
+		return false
+	}
+	if int64(n) > c.frameRemain {
+		n = int(c.frameRemain)
+	}
+	chunk := c.br.buf[c.br.r : c.br.r+n : c.br.r+n]
+	c.br.r += n
+	if err := c.consume(chunk); err != nil {
+		return false
+	}
+	s.chunk = chunk
+	return true
 }
 
 func (s *inflateSource) Read(p []byte) (int, error) {
+	if len(s.chunk) > 0 {
+		n := copy(p, s.chunk)
+		s.chunk = s.chunk[n:]
+		return n, nil
+	}
 	if s.tailPos < 0 {
 		n, err := s.c.readPayload(p, false)
 		if err != io.EOF {
@@ -248,15 +275,13 @@ func (s *inflateSource) Read(p []byte) (int, error) {
 }
 
 func (s *inflateSource) ReadByte() (byte, error) {
-	c := s.c
-	// Fast path: the next payload byte is already buffered.
-	if s.tailPos < 0 && c.frameRemain > 0 && c.br.buffered() > 0 {
-		b := c.br.buf[c.br.r : c.br.r+1]
-		c.br.r++
-		if err := c.consume(b); err != nil {
-			return 0, err
-		}
-		return b[0], nil
+	if len(s.chunk) > 0 || s.next() {
+		b := s.chunk[0]
+		s.chunk = s.chunk[1:]
+		return b, nil
+	}
+	if s.c.readErr != nil {
+		return 0, s.c.readErr
 	}
 	var one [1]byte
 	for {
