@@ -44,22 +44,6 @@ import (
 	"unicode/utf8"
 )
 
-// These mirror the declarations of the native build (conn.go).
-
-// DefaultReadLimit is the largest message, in bytes, that a Conn accepts
-// unless configured otherwise. A larger message fails the connection.
-const DefaultReadLimit = 16 << 20
-
-// DefaultCloseTimeout bounds how long Close waits for the close handshake.
-const DefaultCloseTimeout = 5 * time.Second
-
-// ErrClosed is returned by operations on a Conn whose close handshake has
-// begun or that is closed.
-var ErrClosed = errors.New("websocket: use of closed connection")
-
-// errStaleWriter is returned by a message writer used after its Close.
-var errStaleWriter = errors.New("websocket: write to a closed message writer")
-
 // ReadQueueLimit bounds the memory that received but unread messages may
 // take, in bytes, on js/wasm. The browser API has no flow control: the
 // browser reads every message off the network and hands it to the page
@@ -150,7 +134,7 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string, header http.Header) (*
 		return nil, nil, err
 	}
 	for i, p := range d.Subprotocols {
-		if !jsIsToken(p) {
+		if !isToken(p) {
 			return nil, nil, fmt.Errorf("websocket: subprotocol %q is not a valid token", p)
 		}
 		for _, q := range d.Subprotocols[:i] {
@@ -259,20 +243,6 @@ func resolveURL(rawURL string) (string, error) {
 	}
 	u.Fragment, u.RawFragment = "", "" // the WebSocket constructor refuses fragments
 	return u.String(), nil
-}
-
-// jsIsToken reports whether s is an RFC 7230 token.
-func jsIsToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // jsTry runs f, turning a JavaScript exception into an error.

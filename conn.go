@@ -16,29 +16,12 @@ import (
 	"unicode/utf8"
 )
 
-// DefaultReadLimit is the largest message, in bytes, that a Conn accepts
-// unless configured otherwise. A larger message fails the connection with
-// StatusMessageTooBig.
-const DefaultReadLimit = 16 << 20
-
 // defaultBufferSize is the size of the pooled read and write buffers.
 const defaultBufferSize = 4096
 
 // defaultParkedReadBufferSize is the default read buffer of a Conn whose
 // socket lets it wait for data without a buffer (see park_unix.go).
 const defaultParkedReadBufferSize = 16 << 10
-
-// DefaultCloseTimeout bounds how long the close handshake waits for the
-// peer: for the peer's close frame and, on a client, for the server to
-// close the TCP connection afterwards.
-const DefaultCloseTimeout = 5 * time.Second
-
-// ErrClosed is returned by operations on a Conn whose close handshake has
-// begun (writes of data after a close frame was sent) or that is closed.
-var ErrClosed = errors.New("websocket: use of closed connection")
-
-// errStaleWriter is returned by a message writer used after its Close.
-var errStaleWriter = errors.New("websocket: write to a closed message writer")
 
 // Conn is a WebSocket connection, on the server or the client side.
 //

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // MessageType is the type of a WebSocket data message.
@@ -358,3 +360,42 @@ func (v *utf8Validator) valid(p []byte) bool {
 
 // complete reports whether the input ended on a character boundary.
 func (v *utf8Validator) complete() bool { return v.need == 0 }
+
+// Declarations shared by the native and the js/wasm builds.
+
+// DefaultReadLimit is the largest message, in bytes, that a Conn accepts
+// unless configured otherwise. A larger message fails the connection with
+// StatusMessageTooBig.
+const DefaultReadLimit = 16 << 20
+
+// DefaultCloseTimeout bounds how long the close handshake waits for the
+// peer: for the peer's close frame and, on a client, for the server to
+// close the TCP connection afterwards.
+const DefaultCloseTimeout = 5 * time.Second
+
+// ErrClosed is returned by operations on a Conn whose close handshake has
+// begun (writes of data after a close frame was sent) or that is closed.
+var ErrClosed = errors.New("websocket: use of closed connection")
+
+// errStaleWriter is returned by a message writer used after its Close.
+var errStaleWriter = errors.New("websocket: write to a closed message writer")
+
+// isTokenChar reports whether c may appear in an RFC 7230 token.
+func isTokenChar(c byte) bool {
+	if c <= ' ' || c >= 0x7f {
+		return false
+	}
+	return !strings.ContainsRune(`()<>@,;:\"/[]?={}`, rune(c))
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}

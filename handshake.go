@@ -71,26 +71,6 @@ func hasToken(h http.Header, name, token string) bool {
 	return false
 }
 
-// isTokenChar reports whether c may appear in an RFC 7230 token.
-func isTokenChar(c byte) bool {
-	if c <= ' ' || c >= 0x7f {
-		return false
-	}
-	return !strings.ContainsRune(`()<>@,;:\"/[]?={}`, rune(c))
-}
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // extension is one element of a Sec-WebSocket-Extensions header: a name and
 // its parameters in the order given.
 type extension struct {
