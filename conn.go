@@ -88,6 +88,14 @@ type Conn struct {
 	bufs      net.Buffers // points into iov; a field so writev does not allocate
 	mw        messageWriter
 
+	// Write batching (batch.go): frames waiting for the reader to wait.
+	batching      atomic.Bool
+	readerWaiting atomic.Bool
+	flushWanted   atomic.Bool
+	batchLen      atomic.Int64
+	batch         []byte
+	batchBuf      *[]byte
+
 	// A pong answer queued by the reader while a writer held wlock.
 	pongMu      sync.Mutex
 	pongPending atomic.Bool
@@ -748,13 +756,16 @@ func (c *Conn) lock(l chan struct{}, deadline time.Time) error {
 // was held.
 func (c *Conn) unlockFrame() {
 	<-c.wlock
-	if c.pongPending.Load() {
+	if c.pongPending.Load() || c.flushWanted.Load() {
 		select {
 		case c.wlock <- struct{}{}:
+			if c.flushWanted.Load() {
+				c.flushBatchLocked()
+			}
 			c.flushPongLocked()
 			<-c.wlock
 		default:
-			// The new holder will flush it when it unlocks.
+			// The new holder will flush them when it unlocks.
 		}
 	}
 }
@@ -830,6 +841,12 @@ func (c *Conn) writeControlLocked(op byte, payload []byte) error {
 // writeRaw writes b to the transport; a failure is final for writing and
 // closes the transport, since a partial frame corrupts the stream.
 func (c *Conn) writeRaw(b []byte) error {
+	if len(c.batch) > 0 {
+		// Batched frames go first, to keep the order of the wire.
+		if err := c.flushBatchLocked(); err != nil {
+			return err
+		}
+	}
 	if _, err := c.nc.Write(b); err != nil {
 		return c.writeFailed(err)
 	}
@@ -867,6 +884,11 @@ func (c *Conn) writeFrame(h frameHeader, payload []byte, scratch []byte) error {
 			return c.writeRaw(scratch[:n+len(payload)])
 		}
 		// Large frame: header and payload in one writev, no copy.
+		if len(c.batch) > 0 {
+			if err := c.flushBatchLocked(); err != nil {
+				return err
+			}
+		}
 		c.iov[0], c.iov[1] = c.ctrlOut[:n], payload
 		c.bufs = c.iov[:]
 		_, err := c.bufs.WriteTo(c.nc)
@@ -970,6 +992,10 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 		return w.finish()
 	}
 	if err := c.lock(c.wlock, time.Time{}); err != nil {
+		return err
+	}
+	if ok, err := c.batchMessage(frameHeader{fin: true, opcode: byte(typ)}, p); ok {
+		c.unlockFrame()
 		return err
 	}
 	var err error
@@ -1378,6 +1404,9 @@ type readBuf struct {
 	pool   *[]byte
 	r, w   int
 	parker *rawParker // waits for data without a buffer, when the socket allows
+	// waiting, when set, is told before (true) and after (false) each
+	// read that may block (see batch.go).
+	waiting func(before bool)
 }
 
 func (b *readBuf) buffered() int { return b.w - b.r }
@@ -1401,7 +1430,13 @@ func (b *readBuf) fill(n int) error {
 	if b.buf == nil {
 		b.r, b.w = 0, 0
 		if b.parker != nil {
+			if b.waiting != nil {
+				b.waiting(true)
+			}
 			m, err := b.parker.park()
+			if b.waiting != nil {
+				b.waiting(false)
+			}
 			b.w = m
 			if err != nil {
 				return err
@@ -1419,7 +1454,13 @@ func (b *readBuf) fill(n int) error {
 		b.r = 0
 	}
 	for b.w-b.r < n {
+		if b.waiting != nil {
+			b.waiting(true)
+		}
 		m, err := b.src.Read(b.buf[b.w:])
+		if b.waiting != nil {
+			b.waiting(false)
+		}
 		b.w += m
 		if err != nil {
 			if b.w-b.r >= n {
@@ -1443,7 +1484,13 @@ func (b *readBuf) read(p []byte) (int, error) {
 		return n, nil
 	}
 	if len(p) >= b.size {
+		if b.waiting != nil {
+			b.waiting(true)
+		}
 		n, err := b.src.Read(p)
+		if b.waiting != nil {
+			b.waiting(false)
+		}
 		if err == io.EOF && n > 0 {
 			err = nil
 		}
