@@ -15,7 +15,9 @@ import (
 // go.mod): Upgrader used as an http.Handler with its Handler field,
 // compression off (zero value), default 4 KiB pooled buffers, read limit
 // ReadLimit. Echo reads each message through NextReader into a
-// per-connection buffer and writes it back with WriteMessage (one frame).
+// per-connection buffer and writes it back with WriteMessage (one frame),
+// with write batching on (SetWriteBatching: replies wait until the
+// handler next waits for a request, so pipelined replies share a write).
 // Broadcast encodes the message once with NewPreparedMessage and writes
 // the same frame to every connection.
 
@@ -35,6 +37,9 @@ func (wsstdLib) EchoHandler() http.Handler {
 	return &websocket.Upgrader{
 		ReadLimit: ReadLimit,
 		Handler: func(c *websocket.Conn) {
+			// The handler is the Conn's only writer and always reads:
+			// replies to pipelined messages go out together.
+			c.SetWriteBatching(true)
 			var buf []byte
 			for {
 				typ, r, err := c.NextReader()
