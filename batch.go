@@ -73,11 +73,8 @@ func (c *Conn) batchMessage(h frameHeader, payload []byte) (ok bool, err error) 
 	if !c.batching.Load() || len(payload) > maxBatched {
 		return false, nil
 	}
-	if c.closeSent {
-		return true, ErrClosed
-	}
-	if c.writeErr != nil {
-		return true, c.writeErr
+	if err := c.dataWritable(); err != nil {
+		return true, err
 	}
 	h.length = int64(len(payload))
 	if !c.isServer {

@@ -418,14 +418,14 @@ func (c *Conn) readMessage(p []byte) (int, error) {
 				Reason: fmt.Sprintf("decompressed message larger than the read limit of %d bytes", c.readLimit.Load())})
 		}
 		if c.msgType == TextMessage && !c.msgUTF8.valid(p[:n]) {
-			return 0, c.fail(&ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "invalid UTF-8 in a text message"})
+			return 0, c.fail(errInvalidUTF8())
 		}
 	}
 	switch {
 	case err == io.EOF:
 		c.readCompressed = false
 		if c.msgType == TextMessage && !c.msgUTF8.complete() {
-			return 0, c.fail(&ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "text message ends inside a UTF-8 sequence"})
+			return 0, c.fail(errTruncatedUTF8())
 		}
 		return n, io.EOF
 	case err == errCorruptDeflate:
@@ -519,7 +519,7 @@ func (c *Conn) readPayload(p []byte, discard bool) (int, error) {
 	for c.frameRemain == 0 {
 		if c.frameFin {
 			if c.msgType == TextMessage && !c.readCompressed && !c.msgUTF8.complete() {
-				return 0, c.fail(&ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "text message ends inside a UTF-8 sequence"})
+				return 0, c.fail(errTruncatedUTF8())
 			}
 			c.inMessage = false
 			c.br.releaseIfEmpty()
@@ -574,6 +574,15 @@ func (c *Conn) readPayload(p []byte, discard bool) (int, error) {
 	return n, nil
 }
 
+// The failures of a text message that is not UTF-8 (1007).
+func errInvalidUTF8() *ProtocolError {
+	return &ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "invalid UTF-8 in a text message"}
+}
+
+func errTruncatedUTF8() *ProtocolError {
+	return &ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "text message ends inside a UTF-8 sequence"}
+}
+
 // consume unmasks and validates payload bytes just read.
 func (c *Conn) consume(b []byte) error {
 	if c.frameMasked {
@@ -581,7 +590,7 @@ func (c *Conn) consume(b []byte) error {
 	}
 	c.frameRemain -= int64(len(b))
 	if c.msgType == TextMessage && !c.readCompressed && !c.msgUTF8.valid(b) {
-		return c.fail(&ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "invalid UTF-8 in a text message"})
+		return c.fail(errInvalidUTF8())
 	}
 	return nil
 }
@@ -865,14 +874,20 @@ func (c *Conn) writeFailed(err error) error {
 	return err
 }
 
-// writeFrame writes one frame carrying payload from the caller's memory,
-// which it does not modify. Caller holds wlock.
-func (c *Conn) writeFrame(h frameHeader, payload []byte, scratch []byte) error {
+// dataWritable reports why no data frame may be written now: the close
+// handshake began, or an earlier write failed. Caller holds wlock.
+func (c *Conn) dataWritable() error {
 	if c.closeSent {
 		return ErrClosed // the close handshake began: no more data
 	}
-	if c.writeErr != nil {
-		return c.writeErr
+	return c.writeErr
+}
+
+// writeFrame writes one frame carrying payload from the caller's memory,
+// which it does not modify. Caller holds wlock.
+func (c *Conn) writeFrame(h frameHeader, payload []byte, scratch []byte) error {
+	if err := c.dataWritable(); err != nil {
+		return err
 	}
 	h.length = int64(len(payload))
 	if c.isServer {
@@ -1106,11 +1121,8 @@ func (w *messageWriter) flushKeep(fin bool, keep int) error {
 		return err
 	}
 	defer c.unlockFrame()
-	if c.closeSent {
-		return ErrClosed // the close handshake began: no more data
-	}
-	if c.writeErr != nil {
-		return c.writeErr
+	if err := c.dataWritable(); err != nil {
+		return err
 	}
 	payload := c.wbuf[maxHeaderLen : w.n-keep]
 	h := frameHeader{fin: fin, rsv: w.rsv, opcode: w.op, length: int64(len(payload))}
@@ -1430,13 +1442,9 @@ func (b *readBuf) fill(n int) error {
 	if b.buf == nil {
 		b.r, b.w = 0, 0
 		if b.parker != nil {
-			if b.waiting != nil {
-				b.waiting(true)
-			}
+			b.notify(true)
 			m, err := b.parker.park()
-			if b.waiting != nil {
-				b.waiting(false)
-			}
+			b.notify(false)
 			b.w = m
 			if err != nil {
 				return err
@@ -1454,13 +1462,7 @@ func (b *readBuf) fill(n int) error {
 		b.r = 0
 	}
 	for b.w-b.r < n {
-		if b.waiting != nil {
-			b.waiting(true)
-		}
-		m, err := b.src.Read(b.buf[b.w:])
-		if b.waiting != nil {
-			b.waiting(false)
-		}
+		m, err := b.readSrc(b.buf[b.w:])
 		b.w += m
 		if err != nil {
 			if b.w-b.r >= n {
@@ -1475,6 +1477,22 @@ func (b *readBuf) fill(n int) error {
 	return nil
 }
 
+// notify tells the waiting hook, if any, that a read that may block starts
+// (true) or ended (false).
+func (b *readBuf) notify(before bool) {
+	if b.waiting != nil {
+		b.waiting(before)
+	}
+}
+
+// readSrc reads from the source, telling the waiting hook.
+func (b *readBuf) readSrc(p []byte) (int, error) {
+	b.notify(true)
+	n, err := b.src.Read(p)
+	b.notify(false)
+	return n, err
+}
+
 // read reads up to len(p) bytes, from the buffer if it holds any, else
 // straight from the source when p is at least a buffer long.
 func (b *readBuf) read(p []byte) (int, error) {
@@ -1484,13 +1502,7 @@ func (b *readBuf) read(p []byte) (int, error) {
 		return n, nil
 	}
 	if len(p) >= b.size {
-		if b.waiting != nil {
-			b.waiting(true)
-		}
-		n, err := b.src.Read(p)
-		if b.waiting != nil {
-			b.waiting(false)
-		}
+		n, err := b.readSrc(p)
 		if err == io.EOF && n > 0 {
 			err = nil
 		}

@@ -98,11 +98,8 @@ func (c *Conn) WritePreparedMessage(pm *PreparedMessage) error {
 		return err
 	}
 	defer c.unlockFrame()
-	if c.closeSent {
-		return ErrClosed // the close handshake began: no more data
-	}
-	if c.writeErr != nil {
-		return c.writeErr
+	if err := c.dataWritable(); err != nil {
+		return err
 	}
 	return c.writeRaw(frame)
 }
