@@ -13,7 +13,7 @@ import (
 
 func benchClient(rep *report, cfg config, libs []bench.Lib, raw *child) {
 	for _, size := range echoSizes {
-		for _, conns := range []int{1, 64} {
+		for _, conns := range echoConns {
 			row := fmt.Sprintf("%s · %d conn · req/resp", sizeName(size), conns)
 			for _, l := range libs {
 				v, err := runClient(l, raw.addr, size, conns, cfg.warm, cfg.dur)

@@ -10,24 +10,34 @@ import (
 	"github.com/wsstd/websocket/bench"
 )
 
-var echoSizes = []int{16, 1 << 10, 16 << 10, 1 << 20}
+var (
+	echoSizes = []int{16, 1 << 10, 16 << 10, 1 << 20}
+	echoConns = []int{1, 64}
+	// echoModes selects request/response (false) and pipelined (true) rows.
+	echoModes = []bool{false, true}
+)
 
 func benchEcho(rep *report, cfg config, libs []bench.Lib, servers map[string]*child) {
 	for _, size := range echoSizes {
-		for _, conns := range []int{1, 64} {
-			for _, depth := range []int{1, cfg.pipelineDepth} {
-				mode := "req/resp"
-				if depth > 1 {
+		for _, conns := range echoConns {
+			for _, piped := range echoModes {
+				depth, mode := 1, "req/resp"
+				if piped {
+					depth = cfg.pipelineDepth
 					mode = fmt.Sprintf("pipelined ×%d", depth)
 				}
 				row := fmt.Sprintf("%s · %d conn · %s", sizeName(size), conns, mode)
 				for _, l := range libs {
-					v, err := runEcho(servers[l.Name()].addr, size, conns, depth, cfg.warm, cfg.dur)
+					srv := servers[l.Name()]
+					v, cpu, err := runEcho(srv.addr, srv.pid(), size, conns, depth, cfg.warm, cfg.dur)
 					if err != nil {
 						rep.fail("echo", row, l.Name(), err, fmtRate)
 						continue
 					}
 					rep.add("echo", row, l.Name(), v, fmtRate).extra = fmtMBs(size)
+					if cpu > 0 {
+						rep.add("echo-cpu", row, l.Name(), cpu, fmtMicros)
+					}
 				}
 				logf("echo %s done", row)
 			}
@@ -41,9 +51,11 @@ type counter struct {
 	_ [56]byte
 }
 
-// runEcho drives one library server with the raw load client and returns
-// echoed messages per second over the measurement window.
-func runEcho(addr string, size, conns, depth int, warm, dur time.Duration) (float64, error) {
+// runEcho drives one library server (process pid) with the raw load client
+// and returns echoed messages per second over the measurement window, and
+// the server process's CPU time per echoed message in seconds (0 when the
+// kernel does not report it).
+func runEcho(addr string, pid, size, conns, depth int, warm, dur time.Duration) (float64, float64, error) {
 	// One masked frame, repeated depth times, so a writer can send k frames
 	// with a single Write. Shared read-only by all connections.
 	payload := make([]byte, size)
@@ -59,7 +71,7 @@ func runEcho(addr string, size, conns, depth int, warm, dur time.Duration) (floa
 	rbuf := 64 << 10
 	cs, err := dialMany(addr, "/echo", conns, 16, rbuf)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	counts := make([]counter, conns)
 	var (
@@ -160,7 +172,14 @@ func runEcho(addr string, size, conns, depth int, warm, dur time.Duration) (floa
 		}
 		return s
 	}
-	n, el := window(sum, warm, dur)
+	var cpu0, cpu1 time.Duration
+	n, el := windowHook(sum, warm, dur, func(end bool) {
+		if end {
+			cpu1 = processCPU(pid)
+		} else {
+			cpu0 = processCPU(pid)
+		}
+	})
 
 	// Stop: flag, wake writers, reset the connections (no drain needed; the
 	// window is already measured). Loops exit on the resulting errors.
@@ -172,12 +191,16 @@ func runEcho(addr string, size, conns, depth int, warm, dur time.Duration) (floa
 	waitTimeout(&wg, 10*time.Second)
 	time.Sleep(20 * time.Millisecond) // let the server notice and tear down
 	if firstErr != nil {
-		return 0, firstErr
+		return 0, 0, firstErr
 	}
 	if n == 0 {
-		return 0, errors.New("no replies during the measurement window")
+		return 0, 0, errors.New("no replies during the measurement window")
 	}
-	return float64(n) / el.Seconds(), nil
+	var perMsg float64
+	if cpu0 > 0 && cpu1 > cpu0 {
+		perMsg = (cpu1 - cpu0).Seconds() / float64(n)
+	}
+	return float64(n) / el.Seconds(), perMsg, nil
 }
 
 // minWindowCount is the number of messages a measurement window should
@@ -189,12 +212,23 @@ const minWindowCount = 200
 // window sleeps through the warm-up, then measures how many events sum()
 // counts over at least dur (extended as described above).
 func window(sum func() int64, warm, dur time.Duration) (int64, time.Duration) {
+	return windowHook(sum, warm, dur, nil)
+}
+
+// windowHook is window calling hook(false) as the window opens and
+// hook(true) as it closes, right beside the counter reads.
+func windowHook(sum func() int64, warm, dur time.Duration, hook func(end bool)) (int64, time.Duration) {
+	if hook == nil {
+		hook = func(bool) {}
+	}
 	time.Sleep(warm)
+	hook(false)
 	c0, t0 := sum(), time.Now()
 	time.Sleep(dur)
 	for {
 		c, el := sum(), time.Since(t0)
 		if c-c0 >= minWindowCount || (el >= 4*dur && c > c0) || el >= 10*time.Second {
+			hook(true)
 			return c - c0, el
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -55,6 +55,8 @@ func main() {
 	bcast := flag.Int("bcast-conns", 1000, "connections for the broadcast benchmark")
 	durFlag := flag.Duration("dur", 0, "override the echo/client measurement window (default 300ms, 150ms with -quick)")
 	sizesFlag := flag.String("sizes", "", "comma-separated payload sizes in bytes for echo/client (default 16,1024,16384,1048576)")
+	connsFlag := flag.String("conns", "", "comma-separated connection counts for echo/client (default 1,64)")
+	modesFlag := flag.String("modes", "", "echo modes: req (request/response), pipe (pipelined), or both (default)")
 	flag.Parse()
 
 	if *serve != "" {
@@ -85,6 +87,25 @@ func main() {
 			}
 			echoSizes = append(echoSizes, n)
 		}
+	}
+	if *connsFlag != "" {
+		echoConns = nil
+		for _, f := range strings.Split(*connsFlag, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > 4096 {
+				fatalf("bad -conns entry %q", f)
+			}
+			echoConns = append(echoConns, n)
+		}
+	}
+	switch *modesFlag {
+	case "":
+	case "req":
+		echoModes = []bool{false}
+	case "pipe":
+		echoModes = []bool{true}
+	default:
+		fatalf("bad -modes %q (want req or pipe)", *modesFlag)
 	}
 	if cfg.rounds < 1 {
 		cfg.rounds = 1

@@ -142,3 +142,29 @@ func (c *child) stats(gc bool) (serverStats, error) {
 	}
 	return s, c.get(p, &s)
 }
+
+// pid returns the child's process id.
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// processCPU returns the time process pid has run on a CPU, user and
+// system, summed over its threads from /proc/PID/task/*/schedstat
+// (nanoseconds; /proc/PID/stat's clock ticks are too coarse for a
+// 300 ms window). It returns 0 when that is not available.
+func processCPU(pid int) time.Duration {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		var ns int64
+		if _, err := fmt.Sscan(string(b), &ns); err == nil {
+			total += time.Duration(ns)
+		}
+	}
+	return total
+}

@@ -58,6 +58,12 @@ func newReport(libs []bench.Lib) *report {
 		"Each library's echo server runs in its own process and is driven by the fixed raw-TCP load client "+
 			"(pre-built masked frames, replies parsed from frame headers). *req/resp*: one message in flight per "+
 			"connection; *pipelined*: up to 16 in flight per connection. Cell: messages/s echoed · payload MB/s (one direction).")
+	add("echo-cpu", "1b. Server CPU time per echoed message", true,
+		"The same runs as section 1: CPU time (user + system, all threads, from /proc/PID/task/*/schedstat) that "+
+			"the server process used during the measurement window, divided by the messages it echoed. Unlike "+
+			"throughput, this does not depend on how the scheduler happens to wake the load client, so it separates "+
+			"the libraries' own cost where the throughput cells are latency-bound (1 connection, request/response). "+
+			"On loopback most of it is the kernel's work in read/write, the same for every library.")
 	add("client", "2. Client throughput", false,
 		"Each library's client does request/response round trips (write a binary message, read the reply into a "+
 			"reused buffer) against the fixed raw-TCP echo server in its own process.")
@@ -494,6 +500,10 @@ func fmtDur(v float64) string { // v in seconds
 	default:
 		return fmt.Sprintf("%.1f µs", v*1e6)
 	}
+}
+
+func fmtMicros(v float64) string { // v in seconds
+	return fmt.Sprintf("%.2f µs", v*1e6)
 }
 
 func fmtGBs(v float64) string { return fmt.Sprintf("%.2f GB/s", v) }

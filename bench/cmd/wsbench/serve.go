@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -119,6 +120,13 @@ func runServer(name, addr string) int {
 			os.Exit(1)
 		}
 	}()
+	if path := os.Getenv("WSBENCH_CPUPROFILE"); path != "" {
+		// For investigation: a CPU profile of this server's whole life.
+		f, err := os.Create(fmt.Sprintf("%s.%s", path, name))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	fmt.Printf("ADDR %s\n", ln.Addr())
 	io.Copy(io.Discard, os.Stdin)
 	hub.CloseAll()
