@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,20 +17,25 @@ func benchClient(rep *report, cfg config, libs []bench.Lib, raw *child) {
 		for _, conns := range echoConns {
 			row := fmt.Sprintf("%s · %d conn · req/resp", sizeName(size), conns)
 			for _, l := range libs {
-				v, err := runClient(l, raw.addr, size, conns, cfg.warm, cfg.dur)
+				v, cpu, err := runClient(l, raw.addr, size, conns, cfg.warm, cfg.dur)
 				if err != nil {
 					rep.fail("client", row, l.Name(), err, fmtRate)
 					continue
 				}
 				rep.add("client", row, l.Name(), v, fmtRate).extra = fmtMBs(size)
+				if cpu > 0 {
+					rep.add("client-cpu", row, l.Name(), cpu, fmtMicros)
+				}
 			}
 			logf("client %s done", row)
 		}
 	}
 }
 
-// runClient measures round trips per second of conns library clients.
-func runClient(l bench.Lib, addr string, size, conns int, warm, dur time.Duration) (float64, error) {
+// runClient measures round trips per second of conns library clients, and
+// this process's CPU time per round trip in seconds (0 when unknown): the
+// clients are the only busy goroutines here while they run.
+func runClient(l bench.Lib, addr string, size, conns int, warm, dur time.Duration) (float64, float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cs := make([]bench.Client, 0, conns)
@@ -41,7 +47,7 @@ func runClient(l bench.Lib, addr string, size, conns int, warm, dur time.Duratio
 	for i := 0; i < conns; i++ {
 		c, err := l.Dial(ctx, "ws://"+addr+"/echo")
 		if err != nil {
-			return 0, fmt.Errorf("dial %d: %w", i+1, err)
+			return 0, 0, fmt.Errorf("dial %d: %w", i+1, err)
 		}
 		cs = append(cs, c)
 	}
@@ -83,16 +89,27 @@ func runClient(l bench.Lib, addr string, size, conns int, warm, dur time.Duratio
 		}
 		return s
 	}
-	n, el := window(sum, warm, dur)
+	var cpu0, cpu1 time.Duration
+	n, el := windowHook(sum, warm, dur, func(end bool) {
+		if end {
+			cpu1 = processCPU(os.Getpid())
+		} else {
+			cpu0 = processCPU(os.Getpid())
+		}
+	})
 	stop.Store(true)
 	if !waitTimeout(&wg, 15*time.Second) {
-		return 0, errors.New("round trips did not finish after stop")
+		return 0, 0, errors.New("round trips did not finish after stop")
 	}
 	if firstErr != nil {
-		return 0, firstErr
+		return 0, 0, firstErr
 	}
 	if n == 0 {
-		return 0, errors.New("no round trips during the measurement window")
+		return 0, 0, errors.New("no round trips during the measurement window")
 	}
-	return float64(n) / el.Seconds(), nil
+	var perTrip float64
+	if cpu0 > 0 && cpu1 > cpu0 {
+		perTrip = (cpu1 - cpu0).Seconds() / float64(n)
+	}
+	return float64(n) / el.Seconds(), perTrip, nil
 }

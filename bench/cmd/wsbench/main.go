@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,6 +149,12 @@ func main() {
 		os.Exit(2)
 	}()
 
+	if path := os.Getenv("WSBENCH_CPUPROFILE"); path != "" {
+		// The driver's own profile: the library clients of section 2.
+		if f, err := os.Create(path + ".driver"); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	start, load0 := time.Now(), loadAvg()
 	if l := firstLoad(load0); l > float64(runtime.NumCPU())/2 {
 		logf("warning: load average is %.1f on %d CPUs; other work will make the numbers noisy", l, runtime.NumCPU())

@@ -67,6 +67,10 @@ func newReport(libs []bench.Lib) *report {
 	add("client", "2. Client throughput", false,
 		"Each library's client does request/response round trips (write a binary message, read the reply into a "+
 			"reused buffer) against the fixed raw-TCP echo server in its own process.")
+	add("client-cpu", "2b. Client CPU time per round trip", true,
+		"The same runs as section 2: CPU time (user + system, all threads) of the driver process, where the "+
+			"library clients are the only busy goroutines, during the measurement window, divided by the round "+
+			"trips. The raw echo server runs in its own process and is not counted.")
 	add("alloc", "3. Allocations per echoed message", true,
 		"In-process over loopback, runtime.MemStats deltas over many request/response echoes divided by the count. "+
 			"*server*: library echo handler driven by the raw client; *client*: library client against the raw echo "+
