@@ -87,7 +87,7 @@ func (c *Conn) batchMessage(h frameHeader, payload []byte) (ok bool, err error) 
 		}
 	}
 	if c.batchBuf == nil {
-		c.batchBuf = getMaskChunk()
+		c.batchBuf = batchBufs.get()
 		c.batch = (*c.batchBuf)[:0]
 	}
 	var hdr [maxHeaderLen]byte
@@ -106,6 +106,9 @@ func (c *Conn) batchMessage(h frameHeader, payload []byte) (ok bool, err error) 
 	return true, nil
 }
 
+// batchBufs holds the buffers that batches borrow while they are pending.
+var batchBufs = poolFor(maxBatch)
+
 // flushBatchLocked writes the batch. Caller holds wlock.
 func (c *Conn) flushBatchLocked() error {
 	c.flushWanted.Store(false)
@@ -123,7 +126,7 @@ func (c *Conn) flushBatchLocked() error {
 	} else {
 		err = c.writeErr
 	}
-	putMaskChunk(c.batchBuf)
+	batchBufs.put(c.batchBuf)
 	c.batchBuf, c.batch = nil, nil
 	return err
 }

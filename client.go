@@ -50,8 +50,9 @@ type Dialer struct {
 
 	// ReadBufferSize and WriteBufferSize set the size of the buffers a
 	// Conn borrows from a pool while a message is in flight. 0 means
-	// 4 KiB, except for reading plain TCP connections: 16 KiB there, since
-	// an idle connection waits for data without any buffer.
+	// 4 KiB, except for reading plain TCP connections: 64 KiB plus room
+	// for a frame header there (a 64 KiB message arrives in one read),
+	// since an idle connection waits for data without any buffer.
 	ReadBufferSize, WriteBufferSize int
 
 	// CloseTimeout bounds the close handshake; 0 means DefaultCloseTimeout.

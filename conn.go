@@ -20,8 +20,10 @@ import (
 const defaultBufferSize = 4096
 
 // defaultParkedReadBufferSize is the default read buffer of a Conn whose
-// socket lets it wait for data without a buffer (see park_unix.go).
-const defaultParkedReadBufferSize = 16 << 10
+// socket lets it wait for data without a buffer (see park_unix.go). It is
+// only borrowed while bytes are in flight, so it can be large: one read
+// then takes a 64 KiB message with its header, or many pipelined ones.
+const defaultParkedReadBufferSize = 64<<10 + maxHeaderLen
 
 // Conn is a WebSocket connection, on the server or the client side.
 //
@@ -83,6 +85,7 @@ type Conn struct {
 	wbuf      []byte
 	wpool     *[]byte
 	wsize     int
+	wbufs     *bufferPool // of wsize-byte buffers
 	ctrlOut   [maxHeaderLen + maxControlPayload]byte
 	iov       [2][]byte
 	bufs      net.Buffers // points into iov; a field so writev does not allocate
@@ -170,6 +173,8 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 	if c.wsize < maxHeaderLen+64 {
 		c.wsize = maxHeaderLen + 64
 	}
+	c.wbufs = poolFor(c.wsize)
+	c.br.bufs = poolFor(c.br.size)
 	c.mr.c = c
 	c.mw.c = c
 	if len(buffered) > 0 {
@@ -974,7 +979,7 @@ func putMaskChunk(b *[]byte) {
 // acquireWriteBuf makes sure c.wbuf holds a pooled buffer. Caller holds mlock.
 func (c *Conn) acquireWriteBuf() {
 	if c.wbuf == nil {
-		c.wpool = getBuffer(c.wsize)
+		c.wpool = c.wbufs.get()
 		c.wbuf = *c.wpool
 	}
 }
@@ -982,7 +987,7 @@ func (c *Conn) acquireWriteBuf() {
 // releaseWriteBuf returns c.wbuf to its pool. Caller holds mlock.
 func (c *Conn) releaseWriteBuf() {
 	if c.wpool != nil {
-		putBuffer(c.wpool)
+		c.wbufs.put(c.wpool)
 		c.wpool, c.wbuf = nil, nil
 	}
 }
@@ -1412,8 +1417,9 @@ func (c *Conn) closeTransport() {
 type readBuf struct {
 	src    io.Reader
 	size   int
+	bufs   *bufferPool // of size-byte buffers
 	buf    []byte
-	pool   *[]byte
+	pool   *[]byte // buf's pool entry, nil when buf is not pooled
 	r, w   int
 	parker *rawParker // waits for data without a buffer, when the socket allows
 	// waiting, when set, is told before (true) and after (false) each
@@ -1428,7 +1434,7 @@ func (b *readBuf) seed(p []byte) {
 	if len(p) > b.size {
 		b.buf = make([]byte, len(p))
 	} else {
-		b.pool = getBuffer(b.size)
+		b.pool = b.bufs.get()
 		b.buf = *b.pool
 	}
 	b.r, b.w = 0, copy(b.buf, p)
@@ -1450,7 +1456,7 @@ func (b *readBuf) fill(n int) error {
 				return err
 			}
 		} else {
-			b.pool = getBuffer(b.size)
+			b.pool = b.bufs.get()
 			b.buf = *b.pool
 		}
 	}
@@ -1520,32 +1526,41 @@ func (b *readBuf) read(p []byte) (int, error) {
 func (b *readBuf) releaseIfEmpty() {
 	if b.r == b.w && b.buf != nil {
 		if b.pool != nil {
-			putBuffer(b.pool)
+			b.bufs.put(b.pool)
 		}
 		b.buf, b.pool = nil, nil
 		b.r, b.w = 0, 0
 	}
 }
 
-var bufferPools sync.Map // size -> *sync.Pool of *[]byte
+// bufferPool hands out buffers of one size. A Conn looks its pools up
+// once, so taking and returning a buffer on every message costs no map
+// lookup.
+type bufferPool struct {
+	size int
+	p    sync.Pool // of *[]byte
+}
 
-func getBuffer(size int) *[]byte {
-	p, ok := bufferPools.Load(size)
-	if !ok {
-		p, _ = bufferPools.LoadOrStore(size, &sync.Pool{})
+var bufferPools sync.Map // size -> *bufferPool
+
+// poolFor returns the pool of size-byte buffers.
+func poolFor(size int) *bufferPool {
+	if p, ok := bufferPools.Load(size); ok {
+		return p.(*bufferPool)
 	}
-	if v := p.(*sync.Pool).Get(); v != nil {
+	p, _ := bufferPools.LoadOrStore(size, &bufferPool{size: size})
+	return p.(*bufferPool)
+}
+
+func (p *bufferPool) get() *[]byte {
+	if v := p.p.Get(); v != nil {
 		return v.(*[]byte)
 	}
-	b := make([]byte, size)
+	b := make([]byte, p.size)
 	return &b
 }
 
-func putBuffer(b *[]byte) {
-	if p, ok := bufferPools.Load(len(*b)); ok {
-		p.(*sync.Pool).Put(b)
-	}
-}
+func (p *bufferPool) put(b *[]byte) { p.p.Put(b) }
 
 // ---- net.Conn adapter ----
 

@@ -1136,3 +1136,54 @@ func BenchmarkReadMessage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEchoServer is one request/response round trip through a server
+// Conn echoing over loopback TCP: the raw client writes a masked frame and
+// reads the reply. Most of the time is the kernel's; the profile of this
+// benchmark shows the library's own share of an echo.
+func BenchmarkEchoServer(b *testing.B) {
+	for _, batching := range []bool{false, true} {
+		for _, n := range []int{16, 1024} {
+			b.Run(fmt.Sprintf("batching=%v/%d", batching, n), func(b *testing.B) {
+				x, y := loopbackPair(b)
+				c := newConn(x, nil, connConfig{isServer: true})
+				c.SetWriteBatching(batching)
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					buf := make([]byte, n)
+					for {
+						typ, r, err := c.NextReader()
+						if err != nil {
+							return
+						}
+						m, err := io.ReadFull(r, buf)
+						if err != nil {
+							return
+						}
+						if err := c.WriteMessage(typ, buf[:m]); err != nil {
+							return
+						}
+					}
+				}()
+				req := rawFrame(true, 0, opBinary, true, make([]byte, n))
+				reply := make([]byte, len(rawFrame(true, 0, opBinary, false, make([]byte, n))))
+				b.SetBytes(int64(n))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := y.Write(req); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := io.ReadFull(y, reply); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				c.CloseNow()
+				y.Close()
+				<-done
+			})
+		}
+	}
+}

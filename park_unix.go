@@ -47,7 +47,7 @@ func newParker(nc net.Conn, b *readBuf) *rawParker {
 func (p *rawParker) tryRead(fd uintptr) bool {
 	b := p.b
 	if b.buf == nil {
-		b.pool = getBuffer(b.size)
+		b.pool = b.bufs.get()
 		b.buf = *b.pool
 	}
 	for {
@@ -57,7 +57,7 @@ func (p *rawParker) tryRead(fd uintptr) bool {
 			continue
 		case err == syscall.EAGAIN:
 			// Nothing yet: give the buffer back while we wait.
-			putBuffer(b.pool)
+			b.bufs.put(b.pool)
 			b.buf, b.pool = nil, nil
 			return false
 		case err != nil:
