@@ -55,25 +55,24 @@ func maskWords(key [4]byte, pos int, b []byte) int {
 	return (pos + len(b)) & 3
 }
 
-// keySource hands out masking keys from crypto/rand, refilled in batches
-// so that a frame does not cost a system call.
+// keySource is a batch of masking keys from crypto/rand, so that a frame
+// does not cost a system call. Batches live in a sync.Pool: each P takes
+// keys from its own batch, and clients writing on many goroutines do not
+// meet on one lock.
 type keySource struct {
-	mu  sync.Mutex
 	buf [4 * 256]byte
 	off int
 }
 
-var maskKeys = &keySource{off: 4 * 256}
+var maskKeys = sync.Pool{New: func() any { return &keySource{off: 4 * 256} }}
 
 // newMaskKey returns a fresh random masking key.
 func newMaskKey() [4]byte {
-	s := maskKeys
-	s.mu.Lock()
+	s := maskKeys.Get().(*keySource)
 	if s.off == len(s.buf) {
 		if _, err := io.ReadFull(rand.Reader, s.buf[:]); err != nil {
 			// crypto/rand does not fail on supported platforms; a
 			// predictable key would break the protocol's guarantee.
-			s.mu.Unlock()
 			panic("websocket: crypto/rand failed: " + err.Error())
 		}
 		s.off = 0
@@ -81,6 +80,6 @@ func newMaskKey() [4]byte {
 	var k [4]byte
 	copy(k[:], s.buf[s.off:])
 	s.off += 4
-	s.mu.Unlock()
+	maskKeys.Put(s)
 	return k
 }
