@@ -86,6 +86,7 @@ type Conn struct {
 	wpool     *[]byte
 	wsize     int
 	wbufs     *bufferPool // of wsize-byte buffers
+	maskShard uint8       // which of maskChunks this Conn uses
 	ctrlOut   [maxHeaderLen + maxControlPayload]byte
 	iov       [2][]byte
 	bufs      net.Buffers // points into iov; a field so writev does not allocate
@@ -174,6 +175,7 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 		c.wsize = maxHeaderLen + 64
 	}
 	c.wbufs = poolFor(c.wsize)
+	c.maskShard = uint8(maskShards.Add(1) % uint32(len(maskChunks)))
 	c.br.bufs = poolFor(c.br.size)
 	c.mr.c = c
 	c.mw.c = c
@@ -921,9 +923,9 @@ func (c *Conn) writeFrame(h frameHeader, payload []byte, scratch []byte) error {
 	// Client: mask a copy, chunk by chunk through scratch; a large
 	// payload borrows a larger buffer so it takes few system calls.
 	if len(payload) > len(scratch)-maxHeaderLen {
-		big := getMaskChunk()
+		big := c.getMaskChunk()
 		err := c.writeMasked(h, payload, *big)
-		putMaskChunk(big)
+		c.putMaskChunk(big)
 		return err
 	}
 	return c.writeMasked(h, payload, scratch)
@@ -953,15 +955,25 @@ func (c *Conn) writeMasked(h frameHeader, payload, scratch []byte) error {
 // payload: 64 KiB chunks keep the system calls per MiB at 16.
 const maskChunk = 64 << 10
 
-// maskChunks is a small free list of masking buffers. Unlike a sync.Pool
-// it survives garbage collections, so a client writing large messages in
-// a steady state allocates nothing; at most cap(maskChunks) buffers
-// (1 MiB) are kept.
-var maskChunks = make(chan *[]byte, 16)
+// maskChunks are small free lists of masking buffers. Unlike a sync.Pool
+// they survive garbage collections, so a client writing large messages in
+// a steady state allocates nothing; at most 16 buffers (1 MiB) are kept.
+// Each Conn uses one of several lists, so that many clients writing at
+// once do not all meet on one channel's lock.
+var maskChunks [8]chan *[]byte
 
-func getMaskChunk() *[]byte {
+// maskShards numbers Conns round-robin over maskChunks.
+var maskShards atomic.Uint32
+
+func init() {
+	for i := range maskChunks {
+		maskChunks[i] = make(chan *[]byte, 2)
+	}
+}
+
+func (c *Conn) getMaskChunk() *[]byte {
 	select {
-	case b := <-maskChunks:
+	case b := <-maskChunks[c.maskShard]:
 		return b
 	default:
 		b := make([]byte, maskChunk)
@@ -969,9 +981,9 @@ func getMaskChunk() *[]byte {
 	}
 }
 
-func putMaskChunk(b *[]byte) {
+func (c *Conn) putMaskChunk(b *[]byte) {
 	select {
-	case maskChunks <- b:
+	case maskChunks[c.maskShard] <- b:
 	default:
 	}
 }

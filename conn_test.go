@@ -1187,3 +1187,49 @@ func BenchmarkEchoServer(b *testing.B) {
 		}
 	}
 }
+
+// loopConn is a net.Conn whose reads return frame over and over and whose
+// writes vanish: a Conn over it runs its message path with no system call.
+type loopConn struct {
+	net.Conn
+	frame []byte
+	off   int
+}
+
+func (l *loopConn) Read(p []byte) (int, error) {
+	n := copy(p, l.frame[l.off:])
+	l.off = (l.off + n) % len(l.frame)
+	return n, nil
+}
+
+func (l *loopConn) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkEchoInMemory is the library's own work in an echo, without the
+// kernel: read one message into a reused buffer, write it back.
+func BenchmarkEchoInMemory(b *testing.B) {
+	for _, batching := range []bool{false, true} {
+		for _, n := range []int{16, 1024} {
+			b.Run(fmt.Sprintf("batching=%v/%d", batching, n), func(b *testing.B) {
+				nc := &loopConn{frame: rawFrame(true, 0, opBinary, true, make([]byte, n))}
+				c := newConn(nc, nil, connConfig{isServer: true})
+				c.SetWriteBatching(batching)
+				buf := make([]byte, n)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					typ, r, err := c.NextReader()
+					if err != nil {
+						b.Fatal(err)
+					}
+					m, err := io.ReadFull(r, buf)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := c.WriteMessage(typ, buf[:m]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
