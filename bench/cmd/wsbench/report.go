@@ -195,6 +195,7 @@ func (r *report) write(w io.Writer, cfg config) {
 		"Whether higher is better is stated per section.\n\n")
 
 	r.writeCorrectness(w)
+	r.writeSummary(w)
 	for _, s := range r.sections {
 		if len(s.rows) == 0 {
 			continue
@@ -521,4 +522,101 @@ func sizeName(n int) string {
 	default:
 		return fmt.Sprintf("%d B", n)
 	}
+}
+
+// summaryLib is the library whose standing the summary reports.
+const summaryLib = "wsstd"
+
+// writeSummary states, for every throughput and CPU row, how summaryLib
+// compares with the best other library, and each library's geometric mean
+// against gorilla, so that targets can be read off one table.
+func (r *report) writeSummary(w io.Writer) {
+	keys := []string{"echo", "echo-cpu", "client", "client-cpu"}
+	var any bool
+	for _, k := range keys {
+		if s := r.byKey[k]; s != nil && len(s.rows) > 0 {
+			any = true
+		}
+	}
+	if !any || !slices.ContainsFunc(r.libs, func(l bench.Lib) bool { return l.Name() == summaryLib }) {
+		return
+	}
+	fmt.Fprintf(w, "## Summary: %s beside the best other library\n\n", summaryLib)
+	fmt.Fprintf(w, "Per row of sections 1, 1b, 2 and 2b: %s's median ÷ the best other library's median "+
+		"(for CPU time, the best other's ÷ %s's, so above 1 always means %s is ahead). *ahead*: at or above 1; "+
+		"*level*: below 1 but the two libraries' min–max ranges over the rounds overlap, so the gap is within "+
+		"the run's noise; *behind*: below 1 and the ranges do not overlap.\n\n", summaryLib, summaryLib, summaryLib)
+	for _, k := range keys {
+		s := r.byKey[k]
+		if s == nil || len(s.rows) == 0 {
+			continue
+		}
+		counts := map[string]int{}
+		fmt.Fprintf(w, "**%s**\n\n| row | best other | %s ÷ best other | verdict |\n|---|---|---:|---|\n", s.title, summaryLib)
+		for _, m := range s.rows {
+			mine := m.vals[summaryLib]
+			if len(mine) == 0 {
+				continue
+			}
+			best, bestName := math.NaN(), ""
+			for _, l := range r.libs {
+				v := m.vals[l.Name()]
+				if l.Name() == summaryLib || len(v) == 0 {
+					continue
+				}
+				med := median(v)
+				if bestName == "" || (s.lowerBetter && med < best) || (!s.lowerBetter && med > best) {
+					best, bestName = med, l.Name()
+				}
+			}
+			if bestName == "" {
+				continue
+			}
+			ratio := median(mine) / best
+			if s.lowerBetter {
+				ratio = best / median(mine)
+			}
+			other := m.vals[bestName]
+			verdict := "ahead"
+			switch {
+			case ratio >= 1:
+			case slices.Min(mine) <= slices.Max(other) && slices.Min(other) <= slices.Max(mine):
+				verdict = "level"
+			default:
+				verdict = "**behind**"
+			}
+			counts[verdict]++
+			fmt.Fprintf(w, "| %s | %s | %.2f× | %s |\n", m.row, bestName, ratio, verdict)
+		}
+		fmt.Fprintf(w, "\n%d ahead, %d level, %d behind. Geometric mean ÷ gorilla over the rows:", counts["ahead"],
+			counts["level"], counts["**behind**"])
+		for _, l := range r.libs {
+			if g, n := r.geomean(s, l.Name()); n > 0 {
+				fmt.Fprintf(w, " %s %.2f×", l.Name(), g)
+			}
+		}
+		if s.lowerBetter {
+			fmt.Fprintf(w, " (CPU time: below 1 is less than gorilla's)")
+		}
+		fmt.Fprintf(w, ".\n\n")
+	}
+}
+
+// geomean is the geometric mean of lib's median ÷ gorilla's median over the
+// rows of s where both have values, and the number of such rows.
+func (r *report) geomean(s *section, lib string) (float64, int) {
+	var sum float64
+	n := 0
+	for _, m := range s.rows {
+		a, b := m.vals[lib], m.vals["gorilla"]
+		if len(a) == 0 || len(b) == 0 || median(b) == 0 || median(a) == 0 {
+			continue
+		}
+		sum += math.Log(median(a) / median(b))
+		n++
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return math.Exp(sum / float64(n)), n
 }
