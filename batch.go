@@ -10,7 +10,7 @@ import "time"
 // that replies to pipelined requests cost one system call, not one each.
 
 // maxBatch bounds a batch; a message that would overflow it flushes it.
-const maxBatch = maskChunk
+const maxBatch = 64 << 10
 
 // maxBatched is the largest message that is batched; larger ones flush
 // the batch and go out as usual.

@@ -952,14 +952,15 @@ func (c *Conn) writeMasked(h frameHeader, payload, scratch []byte) error {
 }
 
 // maskChunk is the size of the buffer a client borrows to mask a large
-// payload: 64 KiB chunks keep the system calls per MiB at 16.
-const maskChunk = 64 << 10
+// payload: 256 KiB chunks keep the system calls per MiB at 4, which
+// matters when many connections upload at once (measured in bench/).
+const maskChunk = 256 << 10
 
 // maskChunks are small free lists of masking buffers. Unlike a sync.Pool
 // they survive garbage collections, so a client writing large messages in
-// a steady state allocates nothing; at most 16 buffers (1 MiB) are kept.
-// Each Conn uses one of several lists, so that many clients writing at
-// once do not all meet on one channel's lock.
+// a steady state allocates nothing; at most 8 buffers (2 MiB) are kept.
+// Each Conn uses one of the lists, so that many clients writing at once
+// do not all meet on one channel's lock.
 var maskChunks [8]chan *[]byte
 
 // maskShards numbers Conns round-robin over maskChunks.
@@ -967,7 +968,7 @@ var maskShards atomic.Uint32
 
 func init() {
 	for i := range maskChunks {
-		maskChunks[i] = make(chan *[]byte, 2)
+		maskChunks[i] = make(chan *[]byte, 1)
 	}
 }
 
