@@ -1032,9 +1032,15 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 		return err
 	}
 	var err error
-	if len(p) <= maxControlPayload && c.isServer {
+	switch {
+	case len(p) <= maxControlPayload && c.isServer:
+		// A small frame fits the control-frame scratch, which wlock
+		// guards: no pooled buffer needed.
 		err = c.writeFrame(frameHeader{fin: true, opcode: byte(typ)}, p, c.ctrlOut[maxHeaderLen:])
-	} else {
+	case len(p) <= maxControlPayload:
+		// The client masks into the scratch, header first.
+		err = c.writeFrame(frameHeader{fin: true, opcode: byte(typ)}, p, c.ctrlOut[:])
+	default:
 		c.acquireWriteBuf()
 		err = c.writeFrame(frameHeader{fin: true, opcode: byte(typ)}, p, c.wbuf)
 		c.releaseWriteBuf()
