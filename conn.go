@@ -86,7 +86,6 @@ type Conn struct {
 	wpool     *[]byte
 	wsize     int
 	wbufs     *bufferPool // of wsize-byte buffers
-	maskShard uint8       // which of maskChunks this Conn uses
 	ctrlOut   [maxHeaderLen + maxControlPayload]byte
 	iov       [2][]byte
 	bufs      net.Buffers // points into iov; a field so writev does not allocate
@@ -175,7 +174,6 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 		c.wsize = maxHeaderLen + 64
 	}
 	c.wbufs = poolFor(c.wsize)
-	c.maskShard = uint8(maskShards.Add(1) % uint32(len(maskChunks)))
 	c.br.bufs = poolFor(c.br.size)
 	c.mr.c = c
 	c.mw.c = c
@@ -923,9 +921,9 @@ func (c *Conn) writeFrame(h frameHeader, payload []byte, scratch []byte) error {
 	// Client: mask a copy, chunk by chunk through scratch; a large
 	// payload borrows a larger buffer so it takes few system calls.
 	if len(payload) > len(scratch)-maxHeaderLen {
-		big := c.getMaskChunk()
+		big := getMaskChunk()
 		err := c.writeMasked(h, payload, *big)
-		c.putMaskChunk(big)
+		putMaskChunk(big)
 		return err
 	}
 	return c.writeMasked(h, payload, scratch)
@@ -956,25 +954,23 @@ func (c *Conn) writeMasked(h frameHeader, payload, scratch []byte) error {
 // matters when many connections upload at once (measured in bench/).
 const maskChunk = 256 << 10
 
-// maskChunks are small free lists of masking buffers. Unlike a sync.Pool
-// they survive garbage collections, so a client writing large messages in
-// a steady state allocates nothing; at most 8 buffers (2 MiB) are kept.
-// Each Conn uses one of the lists, so that many clients writing at once
-// do not all meet on one channel's lock.
-var maskChunks [8]chan *[]byte
+// maskChunks holds the masking buffers: a sync.Pool, which is per P and
+// grows with the number of clients writing at once, behind a reserve of
+// four that garbage collection does not empty, so that a client writing
+// large messages in a steady state allocates nothing even across
+// collections. Returned buffers refill the reserve first; the channel's
+// lock is only taken while the reserve is not full.
+var maskChunks = struct {
+	reserve chan *[]byte
+	pool    sync.Pool
+}{reserve: make(chan *[]byte, 4)}
 
-// maskShards numbers Conns round-robin over maskChunks.
-var maskShards atomic.Uint32
-
-func init() {
-	for i := range maskChunks {
-		maskChunks[i] = make(chan *[]byte, 1)
+func getMaskChunk() *[]byte {
+	if v := maskChunks.pool.Get(); v != nil {
+		return v.(*[]byte)
 	}
-}
-
-func (c *Conn) getMaskChunk() *[]byte {
 	select {
-	case b := <-maskChunks[c.maskShard]:
+	case b := <-maskChunks.reserve:
 		return b
 	default:
 		b := make([]byte, maskChunk)
@@ -982,10 +978,11 @@ func (c *Conn) getMaskChunk() *[]byte {
 	}
 }
 
-func (c *Conn) putMaskChunk(b *[]byte) {
+func putMaskChunk(b *[]byte) {
 	select {
-	case maskChunks[c.maskShard] <- b:
+	case maskChunks.reserve <- b:
 	default:
+		maskChunks.pool.Put(b)
 	}
 }
 
