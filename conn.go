@@ -921,9 +921,9 @@ func (c *Conn) writeFrame(h frameHeader, payload []byte, scratch []byte) error {
 	// Client: mask a copy, chunk by chunk through scratch; a large
 	// payload borrows a larger buffer so it takes few system calls.
 	if len(payload) > len(scratch)-maxHeaderLen {
-		big := getMaskChunk()
+		big := maskChunks.get()
 		err := c.writeMasked(h, payload, *big)
-		putMaskChunk(big)
+		maskChunks.put(big)
 		return err
 	}
 	return c.writeMasked(h, payload, scratch)
@@ -954,37 +954,8 @@ func (c *Conn) writeMasked(h frameHeader, payload, scratch []byte) error {
 // matters when many connections upload at once (measured in bench/).
 const maskChunk = 256 << 10
 
-// maskChunks holds the masking buffers: a sync.Pool, which is per P and
-// grows with the number of clients writing at once, behind a reserve of
-// four that garbage collection does not empty, so that a client writing
-// large messages in a steady state allocates nothing even across
-// collections. Returned buffers refill the reserve first; the channel's
-// lock is only taken while the reserve is not full.
-var maskChunks = struct {
-	reserve chan *[]byte
-	pool    sync.Pool
-}{reserve: make(chan *[]byte, 4)}
-
-func getMaskChunk() *[]byte {
-	if v := maskChunks.pool.Get(); v != nil {
-		return v.(*[]byte)
-	}
-	select {
-	case b := <-maskChunks.reserve:
-		return b
-	default:
-		b := make([]byte, maskChunk)
-		return &b
-	}
-}
-
-func putMaskChunk(b *[]byte) {
-	select {
-	case maskChunks.reserve <- b:
-	default:
-		maskChunks.pool.Put(b)
-	}
-}
+// maskChunks holds the masking buffers (a reserve of four is 1 MiB).
+var maskChunks = poolFor(maskChunk)
 
 // acquireWriteBuf makes sure c.wbuf holds a pooled buffer. Caller holds mlock.
 func (c *Conn) acquireWriteBuf() {
@@ -1551,11 +1522,21 @@ func (b *readBuf) releaseIfEmpty() {
 
 // bufferPool hands out buffers of one size. A Conn looks its pools up
 // once, so taking and returning a buffer on every message costs no map
-// lookup.
+// lookup. Buffers live in a sync.Pool, which is per P and grows with the
+// number of Conns busy at once, behind a small reserve that any P can take
+// from and garbage collection does not empty: a sync.Pool keeps a buffer
+// returned on one P out of reach of the others, and drops its buffers at
+// collections, both of which would make a steady state allocate now and
+// then. Returned buffers refill the reserve first; its channel's lock is
+// only taken while the reserve is not full.
 type bufferPool struct {
-	size int
-	p    sync.Pool // of *[]byte
+	size    int
+	reserve chan *[]byte
+	p       sync.Pool // of *[]byte
 }
+
+// poolReserve is the number of buffers a pool keeps out of the GC's reach.
+const poolReserve = 4
 
 var bufferPools sync.Map // size -> *bufferPool
 
@@ -1564,7 +1545,7 @@ func poolFor(size int) *bufferPool {
 	if p, ok := bufferPools.Load(size); ok {
 		return p.(*bufferPool)
 	}
-	p, _ := bufferPools.LoadOrStore(size, &bufferPool{size: size})
+	p, _ := bufferPools.LoadOrStore(size, &bufferPool{size: size, reserve: make(chan *[]byte, poolReserve)})
 	return p.(*bufferPool)
 }
 
@@ -1572,11 +1553,22 @@ func (p *bufferPool) get() *[]byte {
 	if v := p.p.Get(); v != nil {
 		return v.(*[]byte)
 	}
-	b := make([]byte, p.size)
-	return &b
+	select {
+	case b := <-p.reserve:
+		return b
+	default:
+		b := make([]byte, p.size)
+		return &b
+	}
 }
 
-func (p *bufferPool) put(b *[]byte) { p.p.Put(b) }
+func (p *bufferPool) put(b *[]byte) {
+	select {
+	case p.reserve <- b:
+	default:
+		p.p.Put(b)
+	}
+}
 
 // ---- net.Conn adapter ----
 
