@@ -1527,8 +1527,8 @@ func (b *readBuf) releaseIfEmpty() {
 // from and garbage collection does not empty: a sync.Pool keeps a buffer
 // returned on one P out of reach of the others, and drops its buffers at
 // collections, both of which would make a steady state allocate now and
-// then. Returned buffers refill the reserve first; its channel's lock is
-// only taken while the reserve is not full.
+// then. Returned buffers refill the reserve first, so its channel's lock
+// is taken only when the sync.Pool has nothing or the reserve has room.
 type bufferPool struct {
 	size    int
 	reserve chan *[]byte
