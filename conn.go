@@ -688,6 +688,7 @@ func (c *Conn) handlePeerClose(p []byte) error {
 	}
 	_ = c.writeClose(echo, reason, time.Now().Add(c.closeTimeout))
 	c.readErr = ce
+	c.br.releaseAll()
 	c.finishClose()
 	return ce
 }
@@ -723,6 +724,7 @@ func (c *Conn) readFailed(err error) error {
 		err = fmt.Errorf("websocket: read failed: %w", err)
 	}
 	c.readErr = err
+	c.br.releaseAll()
 	c.closeTransport()
 	return err
 }
@@ -735,6 +737,7 @@ func (c *Conn) fail(pe *ProtocolError) error {
 		return c.readErr
 	}
 	c.readErr = pe
+	c.br.releaseAll()
 	_ = c.writeClose(pe.Code, pe.Reason, time.Now().Add(time.Second))
 	c.closeTransport()
 	return pe
@@ -1464,6 +1467,7 @@ func (b *readBuf) fill(n int) error {
 			if err == io.EOF && b.w > b.r {
 				err = io.ErrUnexpectedEOF
 			}
+			b.releaseIfEmpty()
 			return err
 		}
 	}
@@ -1507,6 +1511,17 @@ func (b *readBuf) read(p []byte) (int, error) {
 	n := copy(p, b.buf[b.r:b.w])
 	b.r += n
 	return n, nil
+}
+
+// releaseAll returns the buffer to its pool, dropping whatever it holds:
+// the Conn has its final read error and reads no more, and a Conn that
+// ends must not take its buffer to the garbage collector.
+func (b *readBuf) releaseAll() {
+	if b.pool != nil {
+		b.bufs.put(b.pool)
+	}
+	b.buf, b.pool = nil, nil
+	b.r, b.w = 0, 0
 }
 
 // releaseIfEmpty returns the buffer to its pool when nothing is buffered.
