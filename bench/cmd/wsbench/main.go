@@ -1,7 +1,7 @@
 // Command wsbench compares WebSocket libraries side by side and prints a
 // markdown report on stdout (progress goes to stderr).
 //
-//	cd bench && go run ./cmd/wsbench -rounds 3 > results.md
+//	cd bench && go run ./cmd/wsbench -rounds 5 > results.md
 //	cd bench && go run ./cmd/wsbench -quick > smoke.md
 //
 // With -serve NAME it instead runs as a benchmark server child process (the
