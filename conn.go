@@ -1467,7 +1467,6 @@ func (b *readBuf) fill(n int) error {
 			if err == io.EOF && b.w > b.r {
 				err = io.ErrUnexpectedEOF
 			}
-			b.releaseIfEmpty()
 			return err
 		}
 	}

@@ -62,10 +62,8 @@ func (p *rawParker) tryRead(fd uintptr) bool {
 			return false
 		case err != nil:
 			p.n, p.err = 0, os.NewSyscallError("read", err)
-			b.releaseIfEmpty() // the Conn is done reading: keep the buffer for others
 		case n == 0:
 			p.n, p.err = 0, io.EOF
-			b.releaseIfEmpty()
 		default:
 			p.n, p.err = n, nil
 		}
