@@ -89,14 +89,7 @@ func runClient(l bench.Lib, addr string, size, conns int, warm, dur time.Duratio
 		}
 		return s
 	}
-	var cpu0, cpu1 time.Duration
-	n, el := windowHook(sum, warm, dur, func(end bool) {
-		if end {
-			cpu1 = processCPU(os.Getpid())
-		} else {
-			cpu0 = processCPU(os.Getpid())
-		}
-	})
+	n, el, perTrip := windowCPU(sum, warm, dur, os.Getpid())
 	stop.Store(true)
 	if !waitTimeout(&wg, 15*time.Second) {
 		return 0, 0, errors.New("round trips did not finish after stop")
@@ -106,10 +99,6 @@ func runClient(l bench.Lib, addr string, size, conns int, warm, dur time.Duratio
 	}
 	if n == 0 {
 		return 0, 0, errors.New("no round trips during the measurement window")
-	}
-	var perTrip float64
-	if cpu0 > 0 && cpu1 > cpu0 {
-		perTrip = (cpu1 - cpu0).Seconds() / float64(n)
 	}
 	return float64(n) / el.Seconds(), perTrip, nil
 }

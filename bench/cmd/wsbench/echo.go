@@ -172,14 +172,7 @@ func runEcho(addr string, pid, size, conns, depth int, warm, dur time.Duration) 
 		}
 		return s
 	}
-	var cpu0, cpu1 time.Duration
-	n, el := windowHook(sum, warm, dur, func(end bool) {
-		if end {
-			cpu1 = processCPU(pid)
-		} else {
-			cpu0 = processCPU(pid)
-		}
-	})
+	n, el, perMsg := windowCPU(sum, warm, dur, pid)
 
 	// Stop: flag, wake writers, reset the connections (no drain needed; the
 	// window is already measured). Loops exit on the resulting errors.
@@ -196,10 +189,6 @@ func runEcho(addr string, pid, size, conns, depth int, warm, dur time.Duration) 
 	if n == 0 {
 		return 0, 0, errors.New("no replies during the measurement window")
 	}
-	var perMsg float64
-	if cpu0 > 0 && cpu1 > cpu0 {
-		perMsg = (cpu1 - cpu0).Seconds() / float64(n)
-	}
 	return float64(n) / el.Seconds(), perMsg, nil
 }
 
@@ -212,24 +201,32 @@ const minWindowCount = 200
 // window sleeps through the warm-up, then measures how many events sum()
 // counts over at least dur (extended as described above).
 func window(sum func() int64, warm, dur time.Duration) (int64, time.Duration) {
-	return windowHook(sum, warm, dur, nil)
+	n, el, _ := windowCPU(sum, warm, dur, 0)
+	return n, el
 }
 
-// windowHook is window calling hook(false) as the window opens and
-// hook(true) as it closes, right beside the counter reads.
-func windowHook(sum func() int64, warm, dur time.Duration, hook func(end bool)) (int64, time.Duration) {
-	if hook == nil {
-		hook = func(bool) {}
+// windowCPU is window that also returns the CPU time process pid used per
+// counted event over the window, in seconds (0 for pid 0, or when the
+// kernel does not say). CPU time is read right beside the counter.
+func windowCPU(sum func() int64, warm, dur time.Duration, pid int) (int64, time.Duration, float64) {
+	cpu := func() time.Duration {
+		if pid == 0 {
+			return 0
+		}
+		return processCPU(pid)
 	}
 	time.Sleep(warm)
-	hook(false)
+	cpu0 := cpu()
 	c0, t0 := sum(), time.Now()
 	time.Sleep(dur)
 	for {
 		c, el := sum(), time.Since(t0)
 		if c-c0 >= minWindowCount || (el >= 4*dur && c > c0) || el >= 10*time.Second {
-			hook(true)
-			return c - c0, el
+			var per float64
+			if cpu1 := cpu(); cpu0 > 0 && cpu1 > cpu0 && c > c0 {
+				per = (cpu1 - cpu0).Seconds() / float64(c-c0)
+			}
+			return c - c0, el, per
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
