@@ -1234,6 +1234,35 @@ func BenchmarkEchoInMemory(b *testing.B) {
 	}
 }
 
+// BenchmarkClientRoundTripInMemory is the library's own work in a client
+// round trip, without the kernel: write a masked message, read the
+// (unmasked) reply into a reused buffer.
+func BenchmarkClientRoundTripInMemory(b *testing.B) {
+	for _, n := range []int{16, 1024, 16 << 10} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			nc := &loopConn{frame: rawFrame(true, 0, opBinary, false, make([]byte, n))}
+			c := newConn(nc, nil, connConfig{isServer: false})
+			msg := make([]byte, n)
+			buf := make([]byte, n)
+			b.ReportAllocs()
+			b.SetBytes(int64(n))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := c.WriteMessage(BinaryMessage, msg); err != nil {
+					b.Fatal(err)
+				}
+				_, r, err := c.NextReader()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(r, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // A Conn whose reading has ended gives its pooled read buffer back, so
 // connections that end (closed, reset, failed) do not leave 64 KiB each to
 // the garbage collector.

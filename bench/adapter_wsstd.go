@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -20,9 +21,16 @@ import (
 // handler next waits for a request, so pipelined replies share a write).
 // Broadcast encodes the message once with NewPreparedMessage and writes
 // the same frame to every connection.
+//
+// The client variant wsstd-readloop is the same library used the way gws's
+// client works (its only API): a goroutine per connection loops on
+// NextReader and hands each reply to RoundTrip over a channel, while
+// RoundTrip writes. See the bench README for why it is measured.
 
 func init() {
 	register(wsstdLib{})
+	registerClientVariant(ClientVariant{Name: "wsstd-readloop", Of: "wsstd", Dial: dialReadLoop,
+		Doc: "wsstd's client with a goroutine per connection looping on NextReader and handing replies to the writer over a channel, the structure gws's client has"})
 	// The root package's mask function is unexported (maskBytes in
 	// mask.go) and stays so: its throughput beside copy() and a byte loop
 	// is measured by the root module's BenchmarkMask (see README.md).
@@ -85,6 +93,81 @@ func (w *wsstdClient) RoundTrip(msg, buf []byte) ([]byte, error) {
 }
 
 func (w *wsstdClient) Close() error { return w.c.Close() }
+
+type readLoopReply struct {
+	b   []byte
+	err error
+}
+
+type wsstdReadLoopClient struct {
+	c       *websocket.Conn
+	bufs    chan []byte        // RoundTrip's reusable buffer, handed to the reader
+	replies chan readLoopReply // the reader hands the reply back
+	done    chan struct{}      // closed by Close, so the reader never blocks forever
+	ended   chan struct{}      // closed when the reader returns
+}
+
+func dialReadLoop(ctx context.Context, url string) (Client, error) {
+	c, _, err := wsstdDialer.Dial(ctx, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	w := &wsstdReadLoopClient{c: c, bufs: make(chan []byte, 1), replies: make(chan readLoopReply, 1),
+		done: make(chan struct{}), ended: make(chan struct{})}
+	go w.readLoop()
+	return w, nil
+}
+
+func (w *wsstdReadLoopClient) readLoop() {
+	defer close(w.ended)
+	for {
+		var rep readLoopReply
+		_, r, err := w.c.NextReader()
+		if err != nil {
+			rep.err = err
+		} else {
+			select {
+			case rep.b = <-w.bufs:
+			case <-w.done:
+				return
+			}
+			rep.b, rep.err = readInto(rep.b, r)
+		}
+		select {
+		case w.replies <- rep:
+		case <-w.done:
+			return
+		}
+		if rep.err != nil {
+			return
+		}
+	}
+}
+
+func (w *wsstdReadLoopClient) RoundTrip(msg, buf []byte) ([]byte, error) {
+	select {
+	case w.bufs <- buf:
+	default:
+	}
+	if err := w.c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+		return buf, err
+	}
+	select {
+	case rep := <-w.replies:
+		return rep.b, rep.err
+	case <-w.ended:
+		return buf, errReadLoopEnded
+	}
+}
+
+var errReadLoopEnded = errors.New("wsstd-readloop: reader has stopped")
+
+func (w *wsstdReadLoopClient) Close() error {
+	close(w.done)
+	err := w.c.Close()
+	<-w.ended
+	return err
+}
 
 type wsstdHub struct {
 	set  connSet[*websocket.Conn]

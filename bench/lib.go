@@ -104,6 +104,41 @@ func Libs() []Lib {
 	return out
 }
 
+// ClientVariant is a second way of using one library's client, measured
+// beside the libraries in the client sections only (0, 2, 2b): it answers
+// whether a difference there comes from the library or from how the
+// program around it is structured. Variants never count as "best other"
+// in the summary.
+type ClientVariant struct {
+	Name string // column name
+	Of   string // the library it is a variant of
+	Doc  string // one sentence for the results file
+	Dial func(ctx context.Context, url string) (Client, error)
+}
+
+var variants []ClientVariant
+
+func registerClientVariant(v ClientVariant) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	variants = append(variants, v)
+}
+
+// ClientVariants returns the registered variants of the named libraries.
+func ClientVariants(of []Lib) []ClientVariant {
+	regMu.Lock()
+	defer regMu.Unlock()
+	var out []ClientVariant
+	for _, v := range variants {
+		for _, l := range of {
+			if l.Name() == v.Of {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
 // Lookup returns the library registered under name, or nil.
 func Lookup(name string) Lib {
 	regMu.Lock()

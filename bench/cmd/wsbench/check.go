@@ -40,12 +40,14 @@ func checkAll(cfg config) []checkResult {
 			}
 		}
 		srv.stop()
-		for _, size := range []int{16, 16 << 10, 1 << 20} {
-			err := clientCheck(l, raw.addr, size)
-			name := "client: binary " + sizeName(size)
-			out = append(out, checkResult{lib: l.Name(), check: name, err: err})
-			if err != nil {
-				logf("correctness: %s %s: %v", l.Name(), name, err)
+		for _, cl := range clientsOf([]bench.Lib{l}) {
+			for _, size := range []int{16, 16 << 10, 1 << 20} {
+				err := clientCheck(cl.dial, raw.addr, size)
+				name := "client: binary " + sizeName(size)
+				out = append(out, checkResult{lib: cl.name, check: name, err: err})
+				if err != nil {
+					logf("correctness: %s %s: %v", cl.name, name, err)
+				}
 			}
 		}
 	}
@@ -199,10 +201,10 @@ func checkClose(c *bench.RawConn) error {
 	return nil
 }
 
-func clientCheck(l bench.Lib, addr string, size int) error {
+func clientCheck(dial func(context.Context, string) (bench.Client, error), addr string, size int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := l.Dial(ctx, "ws://"+addr+"/echo")
+	c, err := dial(ctx, "ws://"+addr+"/echo")
 	if err != nil {
 		return err
 	}

@@ -16,15 +16,15 @@ func benchClient(rep *report, cfg config, libs []bench.Lib, raw *child) {
 	for _, size := range echoSizes {
 		for _, conns := range echoConns {
 			row := fmt.Sprintf("%s · %d conn · req/resp", sizeName(size), conns)
-			for _, l := range libs {
-				v, cpu, err := runClient(l, raw.addr, size, conns, cfg.warm, cfg.dur)
+			for _, cl := range clientsOf(libs) {
+				v, cpu, err := runClient(cl.dial, raw.addr, size, conns, cfg.warm, cfg.dur)
 				if err != nil {
-					rep.fail("client", row, l.Name(), err, fmtRate)
+					rep.fail("client", row, cl.name, err, fmtRate)
 					continue
 				}
-				rep.add("client", row, l.Name(), v, fmtRate).extra = fmtMBs(size)
+				rep.add("client", row, cl.name, v, fmtRate).extra = fmtMBs(size)
 				if cpu > 0 {
-					rep.add("client-cpu", row, l.Name(), cpu, fmtMicros)
+					rep.add("client-cpu", row, cl.name, cpu, fmtMicros)
 				}
 			}
 			logf("client %s done", row)
@@ -32,10 +32,30 @@ func benchClient(rep *report, cfg config, libs []bench.Lib, raw *child) {
 	}
 }
 
+// namedClient is a library's client or one of its variants.
+type namedClient struct {
+	name string
+	dial func(ctx context.Context, url string) (bench.Client, error)
+}
+
+// clientsOf lists the clients measured in the client sections: each
+// library's, then the variants of those libraries, in the given order (the
+// round's rotation), so variants are interleaved with the rest.
+func clientsOf(libs []bench.Lib) []namedClient {
+	var out []namedClient
+	for _, l := range libs {
+		out = append(out, namedClient{l.Name(), l.Dial})
+		for _, v := range bench.ClientVariants([]bench.Lib{l}) {
+			out = append(out, namedClient{v.Name, v.Dial})
+		}
+	}
+	return out
+}
+
 // runClient measures round trips per second of conns library clients, and
 // this process's CPU time per round trip in seconds (0 when unknown): the
 // clients are the only busy goroutines here while they run.
-func runClient(l bench.Lib, addr string, size, conns int, warm, dur time.Duration) (float64, float64, error) {
+func runClient(dial func(context.Context, string) (bench.Client, error), addr string, size, conns int, warm, dur time.Duration) (float64, float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cs := make([]bench.Client, 0, conns)
@@ -45,7 +65,7 @@ func runClient(l bench.Lib, addr string, size, conns int, warm, dur time.Duratio
 		}
 	}()
 	for i := 0; i < conns; i++ {
-		c, err := l.Dial(ctx, "ws://"+addr+"/echo")
+		c, err := dial(ctx, "ws://"+addr+"/echo")
 		if err != nil {
 			return 0, 0, fmt.Errorf("dial %d: %w", i+1, err)
 		}

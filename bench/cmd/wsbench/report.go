@@ -191,6 +191,9 @@ func (r *report) write(w io.Writer, cfg config) {
 		fmt.Fprintf(w, ", ±x%% = half the min–max range")
 	}
 	fmt.Fprintf(w, ")\n- Libraries: %s\n", versions(r.libs))
+	for _, v := range bench.ClientVariants(r.libs) {
+		fmt.Fprintf(w, "- Client variant %s (sections 0, 2 and 2b only; never counted as the best other library): %s\n", v.Name, v.Doc)
+	}
 	fmt.Fprintf(w, "- Ratios: value ÷ gorilla's value for the same row (mask: ÷ copy()). "+
 		"Whether higher is better is stated per section.\n\n")
 
@@ -353,21 +356,25 @@ func (r *report) writeCorrectness(w io.Writer) {
 			checks = append(checks, c.check)
 		}
 	}
+	var cols []string
+	for _, cl := range clientsOf(r.libs) {
+		cols = append(cols, cl.name)
+	}
 	fmt.Fprintf(w, "| check |")
-	for _, l := range r.libs {
-		fmt.Fprintf(w, " %s |", l.Name())
+	for _, c := range cols {
+		fmt.Fprintf(w, " %s |", c)
 	}
 	fmt.Fprintf(w, "\n|---|")
-	for range r.libs {
+	for range cols {
 		fmt.Fprintf(w, ":---:|")
 	}
 	fmt.Fprintln(w)
 	for _, ch := range checks {
 		fmt.Fprintf(w, "| %s |", ch)
-		for _, l := range r.libs {
+		for _, col := range cols {
 			cell := "–"
 			for _, c := range r.correct {
-				if c.check == ch && c.lib == l.Name() {
+				if c.check == ch && c.lib == col {
 					if c.err == nil {
 						cell = "ok"
 					} else {
@@ -590,9 +597,9 @@ func (r *report) writeSummary(w io.Writer) {
 		}
 		fmt.Fprintf(w, "\n%d ahead, %d level, %d behind. Geometric mean ÷ gorilla over the rows:", counts["ahead"],
 			counts["level"], counts["**behind**"])
-		for _, l := range r.libs {
-			if g, n := r.geomean(s, l.Name()); n > 0 {
-				fmt.Fprintf(w, " %s %.2f×", l.Name(), g)
+		for _, cl := range clientsOf(r.libs) {
+			if g, n := r.geomean(s, cl.name); n > 0 {
+				fmt.Fprintf(w, " %s %.2f×", cl.name, g)
 			}
 		}
 		if s.lowerBetter {
