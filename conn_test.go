@@ -970,7 +970,7 @@ func TestZeroAllocWriteMessage(t *testing.T) {
 				}
 			}
 		}()
-		for _, n := range []int{16, 1024, 16 << 10} {
+		for _, n := range []int{16, 1024, 16 << 10, 1 << 20} {
 			p := make([]byte, n)
 			c.WriteMessage(BinaryMessage, p)
 			allocs := testing.AllocsPerRun(200, func() {
@@ -993,6 +993,53 @@ func TestZeroAllocWriteMessage(t *testing.T) {
 		c.CloseNow()
 		b.Close()
 		<-done
+	}
+}
+
+// recordingConn keeps every slice passed to Write, and a copy of it.
+type recordingConn struct {
+	net.Conn
+	alias, copies [][]byte
+}
+
+func (r *recordingConn) Write(p []byte) (int, error) {
+	r.alias = append(r.alias, p)
+	r.copies = append(r.copies, bytes.Clone(p))
+	return len(p), nil
+}
+
+// A large server frame goes to the socket from the caller's memory: the
+// payload is never copied into a buffer first, whether it goes out with
+// the header in one writev or, from splitFrameMin bytes on, in two calls.
+func TestServerLargeWriteDoesNotCopyPayload(t *testing.T) {
+	for _, n := range []int{8 << 10, splitFrameMin - 1, splitFrameMin, 1 << 20} {
+		rc := &recordingConn{Conn: &loopConn{frame: []byte{0}}}
+		c := newConn(rc, nil, connConfig{isServer: true})
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(i * 7)
+		}
+		if err := c.WriteMessage(BinaryMessage, p); err != nil {
+			t.Fatal(err)
+		}
+		want := rawFrame(true, 0, opBinary, false, p)
+		if got := bytes.Join(rc.copies, nil); !bytes.Equal(got, want) {
+			t.Fatalf("%d bytes: the writes do not make the frame (%d bytes written, want %d)", n, len(got), len(want))
+		}
+		calls := 2 // header, payload (net.Buffers writes each buffer in turn off TCP)
+		if n >= splitFrameMin {
+			calls = 3 // header, first splitFrameHead bytes, the rest
+		}
+		if len(rc.alias) != calls {
+			t.Fatalf("%d bytes: %d writes, want %d", n, len(rc.alias), calls)
+		}
+		// Every payload write must alias p: change p and look again.
+		for i := range p {
+			p[i] ^= 0xff
+		}
+		if got := bytes.Join(rc.alias[1:], nil); !bytes.Equal(got, p) {
+			t.Fatalf("%d bytes: the payload was written from a copy, not from the caller's slice", n)
+		}
 	}
 }
 
