@@ -98,7 +98,6 @@ func readAll(r io.Reader, hint int64) ([]byte, error) {
 // reused, so reading costs no allocation.
 type messageReader struct {
 	c    *Conn
-	seq  uint64
 	done bool
 }
 
