@@ -90,17 +90,6 @@ func rawUpgradeRequest(t *testing.T, s *httptest.Server) *http.Response {
 	return resp
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // One peer that never answers the close: the others get their close frame
 // at once, Shutdown returns when ctx expires, and the stuck TCP connection
 // is closed.
