@@ -72,7 +72,7 @@ func hsNewProxy(t *testing.T, refuse string) *hsProxy {
 }
 
 func TestDialProxy(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	s := hsServe(t, hsEcho())
 	target := hsAddr(s)
 	for _, user := range []*url.Userinfo{nil, url.UserPassword("alice", "s3cret:!")} {
@@ -109,7 +109,7 @@ func TestDialProxy(t *testing.T) {
 }
 
 func TestDialProxyTLS(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	s := hsServeTLS(t, hsEcho())
 	pool := x509.NewCertPool()
 	pool.AddCert(s.Certificate())
@@ -130,7 +130,7 @@ func TestDialProxyTLS(t *testing.T) {
 }
 
 func TestDialProxyRefused(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	rs := hsNewRawServer(t, func(nc net.Conn, br *bufio.Reader, req *http.Request) {})
 	p := hsNewProxy(t, "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n")
 	d := &Dialer{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: p.addr})}
@@ -153,7 +153,7 @@ func TestDialProxyRefused(t *testing.T) {
 // TestDialProxyStall checks that the context bounds the CONNECT exchange
 // with a proxy that never answers, and that the error says so.
 func TestDialProxyStall(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	got := make(chan struct{}, 1)
 	p := hsSilentServer(t, "", got)
 	d := &Dialer{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: p.addr})}

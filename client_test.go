@@ -25,7 +25,7 @@ import (
 )
 
 func TestDialRequest(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	reqs := make(chan *http.Request, 2)
 	rs := hsNewRawServer(t, func(nc net.Conn, br *bufio.Reader, req *http.Request) {
 		reqs <- req
@@ -106,7 +106,7 @@ func TestDialRequest(t *testing.T) {
 }
 
 func TestDialRefusesHandshakeHeaders(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	rs := hsNewRawServer(t, func(nc net.Conn, br *bufio.Reader, req *http.Request) {})
 	for _, k := range []string{"Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol"} {
 		h := http.Header{}
@@ -149,7 +149,7 @@ func TestDialRefusesHandshakeHeaders(t *testing.T) {
 }
 
 func TestDialBadResponse(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	tests := []struct {
 		name       string
 		offer      []string
@@ -246,7 +246,7 @@ func TestDialBadResponse(t *testing.T) {
 }
 
 func TestDialRedirectNotFollowed(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	rs := hsNewRawServer(t, func(nc net.Conn, br *bufio.Reader, req *http.Request) {
 		if req.URL.Path == "/other" {
 			io.WriteString(nc, hs101(req.Header.Get("Sec-WebSocket-Key")))
@@ -314,7 +314,7 @@ func hsCheckBounded(t *testing.T, err error, want error, elapsed, min, max time.
 }
 
 func TestDialContextTimeout(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	for _, partial := range []string{"", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"} {
 		rs := hsSilentServer(t, partial, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -335,7 +335,7 @@ func TestDialContextTimeout(t *testing.T) {
 }
 
 func TestDialHandshakeTimeout(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	rs := hsSilentServer(t, "", nil)
 	d := &Dialer{HandshakeTimeout: 200 * time.Millisecond}
 	start := time.Now()
@@ -358,7 +358,7 @@ func TestDialHandshakeTimeout(t *testing.T) {
 }
 
 func TestDialCancelMidHandshake(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	for _, partial := range []string{"", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"} {
 		got := make(chan struct{}, 1)
 		rs := hsSilentServer(t, partial, got)
@@ -393,7 +393,7 @@ func TestDialCancelMidHandshake(t *testing.T) {
 // failure is a race between the connection deadline and the context's
 // timer, so the test tries many times with short timeouts.
 func TestDialTimeoutIsContextError(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	rs := hsSilentServer(t, "", nil)
 	const n = 20
 	bad := 0
@@ -426,7 +426,7 @@ func TestDialTimeoutIsContextError(t *testing.T) {
 // TestDialConnAfterContext checks that the Dial context no longer affects
 // the Conn once Dial has returned.
 func TestDialConnAfterContext(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	s := hsServe(t, hsEcho())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	c, _, err := Dial(ctx, "ws://"+hsAddr(s), nil)
@@ -443,13 +443,13 @@ func TestDialConnAfterContext(t *testing.T) {
 // write as its 101 response: the frame lands in the Dialer's HTTP read
 // buffer and must reach the Conn.
 func TestDialFrameBehindResponse(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	long := strings.Repeat("0123456789", 600)
 	rs := hsNewRawServer(t, func(nc net.Conn, br *bufio.Reader, req *http.Request) {
 		b := []byte(hs101(req.Header.Get("Sec-WebSocket-Key")))
-		b = append(b, hsFrame(0x1, []byte("hello"), false)...)
-		b = append(b, hsFrame(0x2, []byte("world"), false)...)
-		b = append(b, hsFrame(0x1, []byte(long), false)...) // beyond the Dialer's 4 KiB buffer
+		b = append(b, rawFrame(true, 0, 0x1, false, []byte("hello"))...)
+		b = append(b, rawFrame(true, 0, 0x2, false, []byte("world"))...)
+		b = append(b, rawFrame(true, 0, 0x1, false, []byte(long))...) // beyond the Dialer's 4 KiB buffer
 		nc.Write(b)
 		io.Copy(io.Discard, br)
 	})
@@ -558,7 +558,7 @@ func TestLimitDialEndlessResponse(t *testing.T) {
 }
 
 func TestDialTLS(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	tlsSeen := make(chan bool, 1)
 	u := hsEcho()
 	echo := u.Handler

@@ -187,7 +187,7 @@ func hsProtoServer(protocols ...string) *Upgrader {
 }
 
 func TestSubprotocolRawRequest(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	tests := []struct {
 		server  []string
 		offered []string // header lines
@@ -229,7 +229,7 @@ func TestSubprotocolRawRequest(t *testing.T) {
 		if string(p) != "subprotocol="+tt.want {
 			t.Errorf("server %q, offered %q: server Conn has %q, want %q", tt.server, tt.offered, p, "subprotocol="+tt.want)
 		}
-		nc.Write(hsMaskedFrame(0x8, []byte{0x03, 0xe8}))
+		nc.Write(rawFrame(true, 0, 0x8, true, []byte{0x03, 0xe8}))
 		io.Copy(io.Discard, br)
 		nc.Close()
 		s.Close()
@@ -237,7 +237,7 @@ func TestSubprotocolRawRequest(t *testing.T) {
 }
 
 func TestSubprotocolDial(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	tests := []struct {
 		server, client []string
 		want           string

@@ -32,31 +32,8 @@ import (
 
 // ---- goroutine leaks ----
 
-// checkGoroutines fails the test if, after it, more goroutines run than
-// before it (allowing a bounded time for them to end).
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
-
-// hsGoroutines returns the stacks of all goroutines by goroutine id.
-func hsGoroutines() map[string]string {
+// goroutineStacks returns the stacks of all goroutines by goroutine id.
+func goroutineStacks() map[string]string {
 	buf := make([]byte, 1<<16)
 	for {
 		n := runtime.Stack(buf, true)
@@ -79,17 +56,19 @@ func hsGoroutines() map[string]string {
 	return m
 }
 
-// hsLeakCheck fails t if goroutines started during the test are still
+// checkGoroutines fails t if goroutines started during the test are still
 // running (after a grace period) once the test and the cleanups registered
-// after this call have finished. Call it first in a test.
-func hsLeakCheck(t *testing.T) {
+// after this call have finished. Call it first in a test. It compares
+// goroutine ids, not counts, so that a goroutine of an earlier test ending
+// cannot hide one that this test leaked, and it prints the leaked stacks.
+func checkGoroutines(t *testing.T) {
 	t.Helper()
-	before := hsGoroutines()
+	before := goroutineStacks()
 	t.Cleanup(func() {
 		deadline := time.Now().Add(3 * time.Second)
 		for {
 			var leaked []string
-			for id, g := range hsGoroutines() {
+			for id, g := range goroutineStacks() {
 				if _, ok := before[id]; !ok {
 					leaked = append(leaked, g)
 				}
@@ -102,18 +81,23 @@ func hsLeakCheck(t *testing.T) {
 				t.Errorf("%d goroutine(s) leaked:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
 				return
 			}
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond) // a poll, bounded by the deadline
 		}
 	})
 }
 
 // ---- raw frames ----
 
-// rawFrame encodes one frame; mask selects a random key.
+// testMaskKey masks every client frame the tests build, so that a frame
+// (and a fuzz seed made of frames) is the same bytes on every run.
+var testMaskKey = [4]byte{0x37, 0xfa, 0x21, 0x3d}
+
+// rawFrame encodes one frame of any length, with the RSV bits rsv (in
+// their wire positions) and, when mask is set, masked with testMaskKey.
 func rawFrame(fin bool, rsv, op byte, mask bool, payload []byte) []byte {
 	h := frameHeader{fin: fin, rsv: rsv, opcode: op, masked: mask, length: int64(len(payload))}
 	if mask {
-		h.key = newMaskKey()
+		h.key = testMaskKey
 	}
 	var hdr [maxHeaderLen]byte
 	n := putHeader(hdr[:], h)
@@ -154,59 +138,23 @@ func readRawFrame(r *bufio.Reader) (frameHeader, []byte, error) {
 	return h, p, nil
 }
 
-// hsFrame is a final frame with opcode op and payload p (at most 64 KiB),
-// masked when masked is set.
-func hsFrame(op byte, p []byte, masked bool) []byte {
-	b := []byte{0x80 | op}
-	var m byte
-	if masked {
-		m = 0x80
-	}
-	switch {
-	case len(p) <= 125:
-		b = append(b, m|byte(len(p)))
-	case len(p) <= 0xffff:
-		b = append(b, m|126, byte(len(p)>>8), byte(len(p)))
-	default:
-		panic("hsFrame: payload too long")
-	}
-	if !masked {
-		return append(b, p...)
-	}
-	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
-	b = append(b, key[:]...)
-	for i, c := range p {
-		b = append(b, c^key[i%4])
-	}
-	return b
-}
-
-// hsMaskedFrame is a final client frame with opcode op and payload p.
-func hsMaskedFrame(op byte, p []byte) []byte { return hsFrame(op, p, true) }
-
-// hsReadFrame reads one unmasked server frame of at most 64 KiB.
-func hsReadFrame(t *testing.T, r io.Reader) (byte, []byte) {
+// hsReadFrame reads one server frame with readRawFrame and returns its
+// first header byte (FIN, RSV bits and opcode) and its payload; an error or
+// a masked frame fails t.
+func hsReadFrame(t *testing.T, r *bufio.Reader) (byte, []byte) {
 	t.Helper()
-	var h [2]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		t.Fatalf("reading a frame header: %v", err)
+	h, p, err := readRawFrame(r)
+	if err != nil {
+		t.Fatalf("reading a frame: %v", err)
 	}
-	if h[1]&0x80 != 0 || h[1]&0x7f == 127 {
-		t.Fatalf("unexpected frame header % x (masked or 64-bit length)", h)
+	if h.masked {
+		t.Fatalf("server frame is masked")
 	}
-	n := int(h[1] & 0x7f)
-	if n == 126 {
-		var l [2]byte
-		if _, err := io.ReadFull(r, l[:]); err != nil {
-			t.Fatalf("reading a frame length: %v", err)
-		}
-		n = int(l[0])<<8 | int(l[1])
+	b0 := h.rsv | h.opcode
+	if h.fin {
+		b0 |= finBit
 	}
-	p := make([]byte, n)
-	if _, err := io.ReadFull(r, p); err != nil {
-		t.Fatalf("reading a frame payload: %v", err)
-	}
-	return h[0], p
+	return b0, p
 }
 
 // ---- test servers and raw peers ----

@@ -19,7 +19,7 @@ import (
 )
 
 func TestUpgradeOriginPatterns(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	tests := []struct {
 		patterns []string
 		origin   string
@@ -71,7 +71,7 @@ func TestUpgradeOriginPatterns(t *testing.T) {
 }
 
 func TestUpgradeCheckOrigin(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	var calls atomic.Int32
 	u := &Upgrader{
 		OriginPatterns: []string{"*"}, // ignored: CheckOrigin decides alone

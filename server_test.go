@@ -24,7 +24,7 @@ import (
 )
 
 func TestUpgradeRequestChecks(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	u := &Upgrader{Handler: func(c *Conn) { c.CloseNow() }}
 	s := hsServe(t, u)
 	addr := hsAddr(s)
@@ -113,7 +113,7 @@ func TestUpgradeRequestChecks(t *testing.T) {
 // TestUpgradeReturnsError checks Upgrade's error result on a refused
 // request and that the request is answered only once.
 func TestUpgradeReturnsError(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	errc := make(chan error, 1)
 	var u Upgrader
 	s := hsServe(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +139,7 @@ func TestUpgradeReturnsError(t *testing.T) {
 }
 
 func TestUpgradeNoHandler(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	s := hsServe(t, &Upgrader{})
 	addr := hsAddr(s)
 	resp, _ := hsDo(t, addr, hsRequest("GET / HTTP/1.1", addr, nil))
@@ -149,7 +149,7 @@ func TestUpgradeNoHandler(t *testing.T) {
 }
 
 func TestUpgradeResponseHeader(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	headers := map[string]http.Header{
 		"accept":     {"Sec-Websocket-Accept": {"x"}},
 		"protocol":   {"Sec-Websocket-Protocol": {"chat"}},
@@ -198,7 +198,7 @@ func TestUpgradeResponseHeader(t *testing.T) {
 // masked frames in one write: the frames land in the HTTP server's read
 // buffer and must reach the Conn.
 func TestUpgradeFrameBehindRequest(t *testing.T) {
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	s := hsServe(t, hsEcho())
 	addr := hsAddr(s)
 	nc, err := net.Dial("tcp", addr)
@@ -211,9 +211,9 @@ func TestUpgradeFrameBehindRequest(t *testing.T) {
 	// read buffer: part of it is buffered, the rest still in the socket.
 	long := strings.Repeat("0123456789", 600)
 	msg := []byte(hsRequest("GET / HTTP/1.1", addr, nil))
-	msg = append(msg, hsMaskedFrame(0x1, []byte("hello"))...)
-	msg = append(msg, hsMaskedFrame(0x2, []byte("world"))...)
-	msg = append(msg, hsMaskedFrame(0x1, []byte(long))...)
+	msg = append(msg, rawFrame(true, 0, 0x1, true, []byte("hello"))...)
+	msg = append(msg, rawFrame(true, 0, 0x2, true, []byte("world"))...)
+	msg = append(msg, rawFrame(true, 0, 0x1, true, []byte(long))...)
 	if _, err := nc.Write(msg); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestUpgradeFrameBehindRequest(t *testing.T) {
 		}
 	}
 	// Close cleanly: the server answers our close frame and hangs up.
-	if _, err := nc.Write(hsMaskedFrame(0x8, []byte{0x03, 0xe8})); err != nil {
+	if _, err := nc.Write(rawFrame(true, 0, 0x8, true, []byte{0x03, 0xe8})); err != nil {
 		t.Fatal(err)
 	}
 	op, p := hsReadFrame(t, br)
