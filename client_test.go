@@ -348,13 +348,17 @@ func TestDialHandshakeTimeout(t *testing.T) {
 
 	// The HandshakeTimeout does not outlive Dial: the Conn works after it.
 	s := hsServe(t, hsEcho())
+	start = time.Now()
 	c, _, err = d.Dial(context.Background(), "ws://"+hsAddr(s), nil)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
 	defer c.Close()
-	time.Sleep(300 * time.Millisecond)
-	hsCheckEcho(t, c, "still here")
+	// Time passing is the behaviour under test: the HandshakeTimeout is
+	// over since Dial began, and what its context started has run.
+	time.Sleep(time.Until(start.Add(d.HandshakeTimeout + 50*time.Millisecond)))
+	waitAfterFuncs(t)
+	hsCheckEchoAsIs(t, c, "still here")
 }
 
 func TestDialCancelMidHandshake(t *testing.T) {
@@ -435,8 +439,9 @@ func TestDialConnAfterContext(t *testing.T) {
 	}
 	defer c.Close()
 	cancel()
-	time.Sleep(10 * time.Millisecond)
-	hsCheckEcho(t, c, "after cancel")
+	// Anything the Dial left registered on ctx has now run.
+	waitAfterFuncs(t)
+	hsCheckEchoAsIs(t, c, "after cancel")
 }
 
 // TestDialFrameBehindResponse has the server send a frame in the same

@@ -452,6 +452,21 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// waitAfterFuncs waits until every function that context.AfterFunc started
+// has returned: once a context is done, what was registered on it (and not
+// stopped) has then had its effect.
+func waitAfterFuncs(t *testing.T) {
+	t.Helper()
+	waitFor(t, func() bool {
+		for _, g := range goroutineStacks() {
+			if strings.Contains(g, "created by context.(*afterFuncCtx)") {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // countingHandler counts the requests that reach h.
 func countingHandler(calls *atomic.Int64, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -516,6 +531,37 @@ func hsCheckEcho(t *testing.T, c *Conn, msg string) {
 	typ, p, err := c.ReadMessage()
 	if err != nil || typ != TextMessage || string(p) != msg {
 		t.Fatalf("ReadMessage = %v, %q, %v; want text %q", typ, p, err, msg)
+	}
+}
+
+// hsCheckEchoAsIs is hsCheckEcho without setting deadlines, so that a
+// deadline left on the socket (by a Dial context, say) makes it fail; a
+// Conn that hangs is closed after 5 s.
+func hsCheckEchoAsIs(t *testing.T, c *Conn, msg string) {
+	t.Helper()
+	type result struct {
+		typ MessageType
+		p   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		if err := c.WriteMessage(TextMessage, []byte(msg)); err != nil {
+			done <- result{err: fmt.Errorf("WriteMessage: %w", err)}
+			return
+		}
+		typ, p, err := c.ReadMessage()
+		done <- result{typ, p, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(5 * time.Second):
+		c.CloseNow()
+		r = <-done
+	}
+	if r.err != nil || r.typ != TextMessage || string(r.p) != msg {
+		t.Fatalf("echo = %v, %q, %v; want text %q", r.typ, r.p, r.err, msg)
 	}
 }
 

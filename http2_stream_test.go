@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -47,8 +48,9 @@ var errFakeReset = errors.New("fake RST_STREAM")
 // the client, so a client that does not read blocks them like flow
 // control would; a write deadline in the past resets the "stream".
 type fakeH2Writer struct {
-	header http.Header
-	out    *io.PipeWriter
+	header  http.Header
+	out     *io.PipeWriter
+	writing atomic.Int32 // Write calls under way (blocked, if nobody reads)
 
 	mu      sync.Mutex
 	status  int
@@ -69,6 +71,8 @@ func (f *fakeH2Writer) WriteHeader(code int) {
 
 func (f *fakeH2Writer) Write(p []byte) (int, error) {
 	f.WriteHeader(http.StatusOK)
+	f.writing.Add(1)
+	defer f.writing.Add(-1)
 	return f.out.Write(p)
 }
 
@@ -320,7 +324,9 @@ func TestHTTP2CloseNowFreesBlockedWrite(t *testing.T) {
 	f := newFakeH2(t, &Upgrader{}, nil)
 	done := make(chan error, 1)
 	go func() { done <- f.server.WriteMessage(BinaryMessage, make([]byte, 1<<20)) }()
-	time.Sleep(50 * time.Millisecond) // let it block: nobody reads
+	// CloseNow once the write is blocked in the stream (nobody reads): a
+	// CloseNow before it would fail the write without the reset under test.
+	waitFor(t, func() bool { return f.fw.writing.Load() > 0 })
 	f.server.CloseNow()
 	select {
 	case err := <-done:
