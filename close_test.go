@@ -147,7 +147,8 @@ func TestCloseWhileReading(t *testing.T) {
 		}
 	}()
 	c.WriteMessage(TextMessage, []byte("x"))
-	time.Sleep(20 * time.Millisecond)
+	// Close once the reader has started, the case under test.
+	waitFor(t, c.readStarted.Load)
 	if err := c.CloseWithStatus(4005, "done"); err != nil {
 		t.Fatal(err)
 	}
