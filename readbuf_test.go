@@ -15,23 +15,23 @@ import (
 func TestReadBufferReturnedWhenReadingEnds(t *testing.T) {
 	cases := []struct {
 		name string
-		peer func(y net.Conn)
+		peer func(y net.Conn, reading <-chan struct{})
 	}{
-		{"peer close frame", func(y net.Conn) {
+		{"peer close frame", func(y net.Conn, reading <-chan struct{}) {
 			y.Write(rawFrame(true, 0, opClose, true, closePayload(StatusNormalClosure, "bye")))
 		}},
-		{"protocol error", func(y net.Conn) {
+		{"protocol error", func(y net.Conn, reading <-chan struct{}) {
 			y.Write(rawFrame(true, 0, opBinary, false, []byte("unmasked"))) // client frames must be masked
 		}},
-		{"reset", func(y net.Conn) {
+		{"reset", func(y net.Conn, reading <-chan struct{}) {
 			y.Write(rawFrame(false, 0, opBinary, true, []byte("half a message")))
-			time.Sleep(20 * time.Millisecond)
+			waitReading(reading)
 			y.(*net.TCPConn).SetLinger(0)
 			y.Close()
 		}},
-		{"EOF mid-message", func(y net.Conn) {
+		{"EOF mid-message", func(y net.Conn, reading <-chan struct{}) {
 			y.Write(rawFrame(true, 0, opBinary, true, make([]byte, 100))[:50])
-			time.Sleep(20 * time.Millisecond)
+			waitReading(reading)
 			y.Close()
 		}},
 	}
@@ -41,12 +41,17 @@ func TestReadBufferReturnedWhenReadingEnds(t *testing.T) {
 			defer y.Close()
 			c := newConn(x, nil, connConfig{isServer: true})
 			defer c.CloseNow()
-			go tc.peer(y)
+			reading := make(chan struct{}) // closed once a message is being read
+			go tc.peer(y, reading)
 			go io.Copy(io.Discard, y) // take the close frame, if any
 			var err error
 			for err == nil {
 				var r io.Reader
 				if _, r, err = c.NextReader(); err == nil {
+					if reading != nil {
+						close(reading)
+						reading = nil
+					}
 					_, err = io.Copy(io.Discard, r)
 				}
 			}
@@ -57,5 +62,15 @@ func TestReadBufferReturnedWhenReadingEnds(t *testing.T) {
 				t.Errorf("after %v: the Conn still holds a %d-byte read buffer", err, len(buf))
 			}
 		})
+	}
+}
+
+// waitReading waits, for at most 5 s, until reading is closed: the peer
+// then ends the connection in the middle of a message being read, the case
+// under test, not before the Conn has seen it.
+func waitReading(reading <-chan struct{}) {
+	select {
+	case <-reading:
+	case <-time.After(5 * time.Second):
 	}
 }
