@@ -96,7 +96,9 @@ func TestBatchingDoesNotStrandWrites(t *testing.T) {
 		_, _, err := c.ReadMessage()
 		readErr <- err
 	}()
-	time.Sleep(50 * time.Millisecond) // the reader is waiting
+	// Write only once the reader waits for data, the case under test (a
+	// write before that would be flushed by the reader's wait anyway).
+	waitFor(t, c.readerWaiting.Load)
 	for i := 0; i < 3; i++ {
 		if err := c.WriteMessage(BinaryMessage, []byte{byte(i)}); err != nil {
 			t.Fatal(err)

@@ -31,6 +31,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -309,7 +310,8 @@ func TestWasmServerCloseAfterMessages(t *testing.T) {
 	c := wasmDial(t, nil, "/ws/ctl?id="+wasmID(t))
 	c.WriteMessage(TextMessage, []byte("flood 3 10"))
 	c.WriteMessage(TextMessage, []byte("close 1000 done"))
-	time.Sleep(200 * time.Millisecond) // let everything arrive before reading
+	// Read once the close has arrived, after the messages.
+	wasmWaitState(t, c, func() bool { return c.closed })
 	for i := 0; i < 3; i++ {
 		typ, p, err := c.ReadMessage()
 		if err != nil || typ != BinaryMessage || len(p) != 10 {
@@ -450,7 +452,8 @@ func TestWasmReadQueueOverflow(t *testing.T) {
 	// The queue's bound is at least the read limit: lower both.
 	c := wasmDial(t, &Dialer{ReadLimit: 1000}, "/ws/ctl?id="+id)
 	c.WriteMessage(TextMessage, []byte("flood 30 1000"))
-	time.Sleep(300 * time.Millisecond) // do not read: let the queue fill
+	// Do not read until the queue has overflowed and failed the Conn.
+	wasmWaitState(t, c, func() bool { return c.readErr != nil })
 	n := 0
 	var err error
 	for {
@@ -479,7 +482,8 @@ func TestWasmCloseWhileReading(t *testing.T) {
 		_, _, err := c.ReadMessage()
 		done <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// Close once the reader waits for a message, the case under test.
+	wasmWaitBlocked(t, "(*Conn).ReadMessage")
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -497,7 +501,8 @@ func TestWasmCloseNow(t *testing.T) {
 	id := wasmID(t)
 	c := wasmDial(t, nil, "/ws/echo?id="+id)
 	c.WriteMessage(TextMessage, []byte("unread"))
-	time.Sleep(100 * time.Millisecond)
+	// CloseNow with the echo queued and unread: it must not be read after.
+	wasmWaitState(t, c, func() bool { return len(c.queue) > c.qhead })
 	if err := c.CloseNow(); err != nil {
 		t.Fatal(err)
 	}
@@ -567,6 +572,45 @@ func TestWasmManyConns(t *testing.T) {
 			if v := c.ws.Get(h); !v.IsNull() {
 				t.Fatalf("conn %d: %s still set after closing: %v", i, h, v)
 			}
+		}
+	}
+}
+
+// wasmWaitState waits until cond, checked with c.mu held, is true: the Conn
+// wakes c.wake whenever its queue, read error or state changes. After 10 s
+// it fails the test.
+func wasmWaitState(t *testing.T, c *Conn, cond func() bool) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		ok := cond()
+		wake := c.wake
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-wake:
+		case <-timeout:
+			t.Fatal("the Conn did not reach the state waited for in 10 s")
+		}
+	}
+}
+
+// wasmWaitBlocked waits until a goroutine is blocked (waiting on a channel)
+// inside the function fn.
+func wasmWaitBlocked(t *testing.T, fn string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		buf := make([]byte, 1<<20)
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, fn) && (strings.Contains(g, "[select") || strings.Contains(g, "[chan receive")) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no goroutine blocked in %s after 10 s", fn)
 		}
 	}
 }

@@ -25,26 +25,10 @@ import (
 // Seed corpora live in testdata/fuzz/<FuzzName>/ and run with every
 // `go test`; the f.Add seeds below cover the same ground in code.
 
-// fzFrame encodes one frame for seeds. A masked frame uses a fixed key so
-// that seeds are reproducible.
-func fzFrame(fin bool, rsv, op byte, masked bool, payload string) []byte {
-	h := frameHeader{fin: fin, rsv: rsv, opcode: op, masked: masked, length: int64(len(payload))}
-	if masked {
-		h.key = [4]byte{0x37, 0xfa, 0x21, 0x3d}
-	}
-	var hdr [maxHeaderLen]byte
-	n := putHeader(hdr[:], h)
-	b := append(hdr[:n:n], payload...)
-	if masked {
-		maskBytes(h.key, 0, b[n:])
-	}
-	return b
-}
-
 // fzHeader encodes a header alone, for frames whose payload is not sent.
 func fzHeader(h frameHeader) []byte {
 	if h.masked {
-		h.key = [4]byte{0x37, 0xfa, 0x21, 0x3d}
+		h.key = testMaskKey
 	}
 	var b [maxHeaderLen]byte
 	n := putHeader(b[:], h)
@@ -559,55 +543,55 @@ type fzConnSeed struct {
 // (m false) might send, valid and invalid.
 func fzConnSeeds(m bool) []fzConnSeed {
 	big := strings.Repeat("0123456789", 7000) // 70000 bytes: 64-bit length
-	close1000 := fzFrame(true, 0, opClose, m, "\x03\xe8")
+	close1000 := rawFrame(true, 0, opClose, m, []byte("\x03\xe8"))
 	ctx := fzCompress(false, "Hello, compressed world", "Hello, compressed world, again", "")
 	noctx := fzCompress(true, "κόσμε κόσμε κόσμε", "κόσμε κόσμε κόσμε")
 	bomb := fzCompress(true, strings.Repeat("\x00", 2<<20))[0]
 	return []fzConnSeed{
-		{"text_then_eof", fzFrame(true, 0, opText, m, "Hello"), 0, 0, 0, 1},
-		{"binary_close_1000", fzJoin(fzFrame(true, 0, opBinary, m, "\x00\x01\x02"), fzFrame(true, 0, opClose, m, "\x03\xe8bye")), 0, 1000, 0, 1},
-		{"fragmented_ping_pong_between", fzJoin(fzFrame(false, 0, opText, m, "Hel"), fzFrame(true, 0, opPing, m, "ping"), fzFrame(false, 0, opContinuation, m, "lo, "), fzFrame(true, 0, opPong, m, ""), fzFrame(true, 0, opContinuation, m, "κόσμε"), fzFrame(true, 0, opClose, m, "")), 0, 1005, 0, 1},
-		{"sizes_close_4000", fzJoin(fzFrame(true, 0, opBinary, m, strings.Repeat("x", 300)), fzFrame(true, 0, opText, m, big), fzFrame(true, 0, opBinary, m, ""), fzFrame(true, 0, opClose, m, "\x0f\xa0app")), 0, 4000, 0, 3},
-		{"utf8_split_across_frames", fzJoin(fzFrame(false, 0, opText, m, "\xce"), fzFrame(true, 0, opContinuation, m, "\xba"), fzFrame(true, 0, opClose, m, "\x03\xe9")), 0, 1001, 0, 1},
-		{"ping_flood_then_close", fzJoin(fzFrame(true, 0, opPing, m, "1"), fzFrame(true, 0, opPing, m, strings.Repeat("2", 125)), fzFrame(true, 0, opPing, m, ""), close1000), 0, 1000, 0, 0},
-		{"handshake_leftover", fzJoin(fzFrame(true, 0, opText, m, "first"), fzFrame(true, 0, opBinary, m, "second"), close1000), fzLeftover, 1000, 0, 2},
+		{"text_then_eof", rawFrame(true, 0, opText, m, []byte("Hello")), 0, 0, 0, 1},
+		{"binary_close_1000", fzJoin(rawFrame(true, 0, opBinary, m, []byte("\x00\x01\x02")), rawFrame(true, 0, opClose, m, []byte("\x03\xe8bye"))), 0, 1000, 0, 1},
+		{"fragmented_ping_pong_between", fzJoin(rawFrame(false, 0, opText, m, []byte("Hel")), rawFrame(true, 0, opPing, m, []byte("ping")), rawFrame(false, 0, opContinuation, m, []byte("lo, ")), rawFrame(true, 0, opPong, m, []byte("")), rawFrame(true, 0, opContinuation, m, []byte("κόσμε")), rawFrame(true, 0, opClose, m, []byte(""))), 0, 1005, 0, 1},
+		{"sizes_close_4000", fzJoin(rawFrame(true, 0, opBinary, m, []byte(strings.Repeat("x", 300))), rawFrame(true, 0, opText, m, []byte(big)), rawFrame(true, 0, opBinary, m, []byte("")), rawFrame(true, 0, opClose, m, []byte("\x0f\xa0app"))), 0, 4000, 0, 3},
+		{"utf8_split_across_frames", fzJoin(rawFrame(false, 0, opText, m, []byte("\xce")), rawFrame(true, 0, opContinuation, m, []byte("\xba")), rawFrame(true, 0, opClose, m, []byte("\x03\xe9"))), 0, 1001, 0, 1},
+		{"ping_flood_then_close", fzJoin(rawFrame(true, 0, opPing, m, []byte("1")), rawFrame(true, 0, opPing, m, []byte(strings.Repeat("2", 125))), rawFrame(true, 0, opPing, m, []byte("")), close1000), 0, 1000, 0, 0},
+		{"handshake_leftover", fzJoin(rawFrame(true, 0, opText, m, []byte("first")), rawFrame(true, 0, opBinary, m, []byte("second")), close1000), fzLeftover, 1000, 0, 2},
 
-		{"bad_utf8_surrogate", fzFrame(true, 0, opText, m, "\xed\xa0\x80"), 0, 0, 1007, 0},
-		{"bad_utf8_at_message_end", fzJoin(fzFrame(false, 0, opText, m, "ok"), fzFrame(true, 0, opContinuation, m, "\xe2\x82")), 0, 0, 1007, 0},
-		{"wrong_masking", fzFrame(true, 0, opText, !m, "wrong masking"), 0, 0, 1002, 0},
-		{"rsv1_without_extension", fzFrame(true, rsv1Bit, opText, m, "rsv1"), 0, 0, 1002, 0},
-		{"reserved_opcode", fzFrame(true, 0, 0x3, m, "reserved opcode"), 0, 0, 1002, 0},
-		{"continuation_without_message", fzFrame(true, 0, opContinuation, m, "no message to continue"), 0, 0, 1002, 0},
-		{"data_inside_fragmented_message", fzJoin(fzFrame(false, 0, opText, m, "a"), fzFrame(true, 0, opBinary, m, "b")), 0, 0, 1002, 0},
-		{"fragmented_ping", fzFrame(false, 0, opPing, m, "fragmented ping"), 0, 0, 1002, 0},
-		{"ping_126", fzFrame(true, 0, opPing, m, strings.Repeat("p", 126)), 0, 0, 1002, 0},
-		{"close_1_byte", fzFrame(true, 0, opClose, m, "\x03"), 0, 0, 1002, 0},
-		{"close_code_1005", fzFrame(true, 0, opClose, m, "\x03\xed"), 0, 0, 1002, 0},
-		{"close_bad_utf8", fzFrame(true, 0, opClose, m, "\x03\xe8\xff"), 0, 0, 1007, 0},
-		{"truncated_frame", fzFrame(true, 0, opBinary, m, "truncated")[:8], 0, 0, 0, 0},
+		{"bad_utf8_surrogate", rawFrame(true, 0, opText, m, []byte("\xed\xa0\x80")), 0, 0, 1007, 0},
+		{"bad_utf8_at_message_end", fzJoin(rawFrame(false, 0, opText, m, []byte("ok")), rawFrame(true, 0, opContinuation, m, []byte("\xe2\x82"))), 0, 0, 1007, 0},
+		{"wrong_masking", rawFrame(true, 0, opText, !m, []byte("wrong masking")), 0, 0, 1002, 0},
+		{"rsv1_without_extension", rawFrame(true, rsv1Bit, opText, m, []byte("rsv1")), 0, 0, 1002, 0},
+		{"reserved_opcode", rawFrame(true, 0, 0x3, m, []byte("reserved opcode")), 0, 0, 1002, 0},
+		{"continuation_without_message", rawFrame(true, 0, opContinuation, m, []byte("no message to continue")), 0, 0, 1002, 0},
+		{"data_inside_fragmented_message", fzJoin(rawFrame(false, 0, opText, m, []byte("a")), rawFrame(true, 0, opBinary, m, []byte("b"))), 0, 0, 1002, 0},
+		{"fragmented_ping", rawFrame(false, 0, opPing, m, []byte("fragmented ping")), 0, 0, 1002, 0},
+		{"ping_126", rawFrame(true, 0, opPing, m, []byte(strings.Repeat("p", 126))), 0, 0, 1002, 0},
+		{"close_1_byte", rawFrame(true, 0, opClose, m, []byte("\x03")), 0, 0, 1002, 0},
+		{"close_code_1005", rawFrame(true, 0, opClose, m, []byte("\x03\xed")), 0, 0, 1002, 0},
+		{"close_bad_utf8", rawFrame(true, 0, opClose, m, []byte("\x03\xe8\xff")), 0, 0, 1007, 0},
+		{"truncated_frame", rawFrame(true, 0, opBinary, m, []byte("truncated"))[:8], 0, 0, 0, 0},
 		{"header_cut_short", []byte{0x82}, 0, 0, 0, 0},
 		{"non_minimal_16bit_length", []byte{0x82, 0x7e, 0x00, 0x05, 1, 2, 3, 4, 5}, 0, 0, 1002, 0},
 		{"over_read_limit", fzHeader(frameHeader{fin: true, opcode: opBinary, masked: m, length: 2 << 20}), 0, 0, 1009, 0},
-		{"fragments_over_read_limit", fzJoin(fzFrame(false, 0, opBinary, m, strings.Repeat("y", 1000)), fzHeader(frameHeader{fin: true, opcode: opContinuation, masked: m, length: fzReadLimit - 999})), 0, 0, 1009, 0},
-		{"fragment_length_overflow", fzJoin(fzFrame(false, 0, opBinary, m, strings.Repeat("y", 1000)), fzHeader(frameHeader{fin: true, opcode: opContinuation, masked: m, length: 1<<63 - 1})), 0, 0, 1009, 0},
+		{"fragments_over_read_limit", fzJoin(rawFrame(false, 0, opBinary, m, []byte(strings.Repeat("y", 1000))), fzHeader(frameHeader{fin: true, opcode: opContinuation, masked: m, length: fzReadLimit - 999})), 0, 0, 1009, 0},
+		{"fragment_length_overflow", fzJoin(rawFrame(false, 0, opBinary, m, []byte(strings.Repeat("y", 1000))), fzHeader(frameHeader{fin: true, opcode: opContinuation, masked: m, length: 1<<63 - 1})), 0, 0, 1009, 0},
 
 		// permessage-deflate.
-		{"deflate_context_takeover", fzJoin(fzFrame(true, rsv1Bit, opText, m, ctx[0]), fzFrame(true, 0, opText, m, "plain"), fzFrame(true, rsv1Bit, opBinary, m, ctx[1]), fzFrame(true, rsv1Bit, opText, m, ctx[2]), close1000), fzDeflate, 1000, 0, 4},
-		{"deflate_no_context_fragmented", fzJoin(fzFrame(false, rsv1Bit, opText, m, noctx[0][:5]), fzFrame(true, 0, opPing, m, "p"), fzFrame(true, 0, opContinuation, m, noctx[0][5:]), fzFrame(true, rsv1Bit, opText, m, noctx[1]), close1000), fzDeflate | fzNoContext, 1000, 0, 2},
-		{"deflate_leftover", fzJoin(fzFrame(true, rsv1Bit, opText, m, noctx[0]), close1000), fzDeflate | fzNoContext | fzLeftover, 1000, 0, 1},
-		{"deflate_rsv1_on_continuation", fzJoin(fzFrame(false, rsv1Bit, opText, m, noctx[0][:5]), fzFrame(true, rsv1Bit, opContinuation, m, noctx[0][5:])), fzDeflate, 0, 1002, 0},
-		{"deflate_rsv1_on_ping", fzFrame(true, rsv1Bit, opPing, m, ""), fzDeflate, 0, 1002, 0},
-		{"deflate_rsv2", fzFrame(true, rsv1Bit|rsv2Bit, opBinary, m, noctx[0]), fzDeflate, 0, 1002, 0},
-		{"deflate_corrupt", fzFrame(true, rsv1Bit, opBinary, m, "\xff\xff\xff\xff"), fzDeflate, 0, 1007, 0},
-		{"deflate_bad_utf8", fzFrame(true, rsv1Bit, opText, m, fzCompress(true, "ok\xed\xa0\x80")[0]), fzDeflate, 0, 1007, 0},
-		{"deflate_bomb", fzFrame(true, rsv1Bit, opBinary, m, bomb), fzDeflate | fzNoContext, 0, 1009, 0},
+		{"deflate_context_takeover", fzJoin(rawFrame(true, rsv1Bit, opText, m, []byte(ctx[0])), rawFrame(true, 0, opText, m, []byte("plain")), rawFrame(true, rsv1Bit, opBinary, m, []byte(ctx[1])), rawFrame(true, rsv1Bit, opText, m, []byte(ctx[2])), close1000), fzDeflate, 1000, 0, 4},
+		{"deflate_no_context_fragmented", fzJoin(rawFrame(false, rsv1Bit, opText, m, []byte(noctx[0][:5])), rawFrame(true, 0, opPing, m, []byte("p")), rawFrame(true, 0, opContinuation, m, []byte(noctx[0][5:])), rawFrame(true, rsv1Bit, opText, m, []byte(noctx[1])), close1000), fzDeflate | fzNoContext, 1000, 0, 2},
+		{"deflate_leftover", fzJoin(rawFrame(true, rsv1Bit, opText, m, []byte(noctx[0])), close1000), fzDeflate | fzNoContext | fzLeftover, 1000, 0, 1},
+		{"deflate_rsv1_on_continuation", fzJoin(rawFrame(false, rsv1Bit, opText, m, []byte(noctx[0][:5])), rawFrame(true, rsv1Bit, opContinuation, m, []byte(noctx[0][5:]))), fzDeflate, 0, 1002, 0},
+		{"deflate_rsv1_on_ping", rawFrame(true, rsv1Bit, opPing, m, []byte("")), fzDeflate, 0, 1002, 0},
+		{"deflate_rsv2", rawFrame(true, rsv1Bit|rsv2Bit, opBinary, m, []byte(noctx[0])), fzDeflate, 0, 1002, 0},
+		{"deflate_corrupt", rawFrame(true, rsv1Bit, opBinary, m, []byte("\xff\xff\xff\xff")), fzDeflate, 0, 1007, 0},
+		{"deflate_bad_utf8", rawFrame(true, rsv1Bit, opText, m, []byte(fzCompress(true, "ok\xed\xa0\x80")[0])), fzDeflate, 0, 1007, 0},
+		{"deflate_bomb", rawFrame(true, rsv1Bit, opBinary, m, []byte(bomb)), fzDeflate | fzNoContext, 0, 1009, 0},
 		// The examples of RFC 7692 section 7.2.3, each "Hello": a sync-flushed
 		// block, twice sharing the window, a stored block, two blocks.
 		{"deflate_rfc7692_examples", fzJoin(
-			fzFrame(true, rsv1Bit, opText, m, "\xf2\x48\xcd\xc9\xc9\x07\x00"),
-			fzFrame(true, rsv1Bit, opText, m, "\xf2\x00\x11\x00\x00"),
-			fzFrame(true, rsv1Bit, opText, m, "\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f\x00"),
-			fzFrame(true, rsv1Bit, opText, m, "\xf2\x48\x05\x00\x00\x00\xff\xff\xca\xc9\xc9\x07\x00"),
+			rawFrame(true, rsv1Bit, opText, m, []byte("\xf2\x48\xcd\xc9\xc9\x07\x00")),
+			rawFrame(true, rsv1Bit, opText, m, []byte("\xf2\x00\x11\x00\x00")),
+			rawFrame(true, rsv1Bit, opText, m, []byte("\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f\x00")),
+			rawFrame(true, rsv1Bit, opText, m, []byte("\xf2\x48\x05\x00\x00\x00\xff\xff\xca\xc9\xc9\x07\x00")),
 			close1000), fzDeflate, 1000, 0, 4},
 	}
 }
@@ -622,7 +606,7 @@ func FuzzConnServer(f *testing.F) {
 			f.Add(s.stream, s.opts)
 		}
 	}
-	f.Add(fzFrame(true, rsv1Bit, opText, true, fzDeflateFinalBlock), uint8(fzDeflate))
+	f.Add(rawFrame(true, rsv1Bit, opText, true, []byte(fzDeflateFinalBlock)), uint8(fzDeflate))
 	f.Fuzz(func(t *testing.T, stream []byte, opts uint8) {
 		fuzzConnStream(t, stream, true, opts, 0, fzConnTimeout)
 	})
@@ -634,7 +618,7 @@ func FuzzConnClient(f *testing.F) {
 			f.Add(s.stream, s.opts)
 		}
 	}
-	f.Add(fzFrame(true, rsv1Bit, opText, false, fzDeflateFinalBlock), uint8(fzDeflate))
+	f.Add(rawFrame(true, rsv1Bit, opText, false, []byte(fzDeflateFinalBlock)), uint8(fzDeflate))
 	f.Fuzz(func(t *testing.T, stream []byte, opts uint8) {
 		fuzzConnStream(t, stream, false, opts, 0, fzConnTimeout)
 	})
@@ -671,7 +655,7 @@ func TestFuzzConnDeflateFinalBlock(t *testing.T) {
 	for _, isServer := range []bool{true, false} {
 		for _, opts := range []uint8{fzDeflate, fzDeflate | fzNoContext} {
 			m := isServer
-			stream := fzJoin(fzFrame(true, rsv1Bit, opText, m, fzDeflateFinalBlock), fzFrame(true, rsv1Bit, opText, m, "\xf2\x48\xcd\xc9\xc9\x07\x00"), fzFrame(true, 0, opClose, m, "\x03\xe8"))
+			stream := fzJoin(rawFrame(true, rsv1Bit, opText, m, []byte(fzDeflateFinalBlock)), rawFrame(true, rsv1Bit, opText, m, []byte("\xf2\x48\xcd\xc9\xc9\x07\x00")), rawFrame(true, 0, opClose, m, []byte("\x03\xe8")))
 			msgs, err := fuzzConnStream(t, stream, isServer, opts, 0, fzConnTimeout)
 			if msgs != 2 || CloseStatus(err) != StatusNormalClosure {
 				t.Errorf("server=%v opts=%d: %d messages, error %v; want 2 messages then close 1000. "+
@@ -689,7 +673,7 @@ func TestFuzzConnSmallReadBuffer(t *testing.T) {
 	ping := strings.Repeat("p", maxControlPayload)
 	for _, size := range []int{1, 13, 64, 124} {
 		for _, isServer := range []bool{true, false} {
-			stream := fzJoin(fzFrame(true, 0, opPing, isServer, ping), fzFrame(true, 0, opText, isServer, "after the ping"), fzFrame(true, 0, opClose, isServer, "\x03\xe8"))
+			stream := fzJoin(rawFrame(true, 0, opPing, isServer, []byte(ping)), rawFrame(true, 0, opText, isServer, []byte("after the ping")), rawFrame(true, 0, opClose, isServer, []byte("\x03\xe8")))
 			t.Run(fmt.Sprintf("size=%d/server=%v", size, isServer), func(t *testing.T) {
 				t.Cleanup(func() {
 					if t.Failed() {

@@ -90,17 +90,6 @@ func rawUpgradeRequest(t *testing.T, s *httptest.Server) *http.Response {
 	return resp
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // One peer that never answers the close: the others get their close frame
 // at once, Shutdown returns when ctx expires, and the stuck TCP connection
 // is closed.
@@ -180,7 +169,9 @@ func TestShutdownDuringWrites(t *testing.T) {
 	}
 	<-writing
 	done := make(chan error, 1)
+	flowing := make(chan struct{}) // closed once both kinds of message arrived
 	go func() {
+		var seen [BinaryMessage + 1]bool
 		for {
 			typ, p, err := c.ReadMessage()
 			if err != nil {
@@ -195,9 +186,22 @@ func TestShutdownDuringWrites(t *testing.T) {
 				done <- errors.New("torn message")
 				return
 			}
+			if !seen[typ] {
+				seen[typ] = true
+				if seen[TextMessage] && seen[BinaryMessage] {
+					close(flowing)
+				}
+			}
 		}
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// Shut down while whole and streamed messages are flowing.
+	select {
+	case <-flowing:
+	case err := <-done:
+		t.Fatalf("client before the shutdown: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no text and binary message in 5 s")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := u.Shutdown(ctx); err != nil {

@@ -233,11 +233,17 @@ func TestInterrupt(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
-	done := make(chan int)
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{base + "/echo"}, pr, &stdout, &stderr) }()
-	pw.Write([]byte("one\n"))
-	time.Sleep(100 * time.Millisecond)
+	go pw.Write([]byte("one\n"))
+	// Interrupt once the echo is out: the client is then connected and
+	// idle, the case under test.
+	for deadline := time.Now().Add(10 * time.Second); stdout.String() != "one\n"; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no echo before the interrupt: stdout %q, stderr %s", stdout.String(), stderr.String())
+		}
+	}
 	cancel()
 	select {
 	case code := <-done:
