@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -208,56 +207,6 @@ func TestPingIgnoresStaleWriteDeadline(t *testing.T) {
 	}
 	c.CloseNow()
 	<-readErr
-}
-
-// Errors from a closed Conn match net.ErrClosed, as a net.Conn's do.
-func TestErrClosedMatchesNetErrClosed(t *testing.T) {
-	c, _, _ := rawServer(t)
-	c.CloseNow()
-	err := c.WriteMessage(TextMessage, []byte("x"))
-	if !errors.Is(err, net.ErrClosed) || !errors.Is(err, ErrClosed) {
-		t.Fatalf("write after CloseNow: %v, want net.ErrClosed and ErrClosed", err)
-	}
-	if _, _, err := c.ReadMessage(); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("read after CloseNow: %v, want net.ErrClosed", err)
-	}
-	if !errors.Is(ErrClosed, net.ErrClosed) {
-		t.Fatal("ErrClosed does not match net.ErrClosed")
-	}
-}
-
-// When a write times out, the library drops the connection, and the
-// reading goroutine's error says so and wraps the deadline error instead
-// of a bare "use of closed connection".
-func TestDroppedConnNamesItsCause(t *testing.T) {
-	c, nc, _ := rawServer(t)
-	defer nc.Close()
-	readErr := make(chan error, 1)
-	go func() {
-		_, _, err := c.ReadMessage()
-		readErr <- err
-	}()
-	c.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
-	big := make([]byte, 1<<20)
-	var werr error
-	for werr == nil {
-		werr = c.WriteMessage(BinaryMessage, big) // the peer never reads
-	}
-	if !errors.Is(werr, os.ErrDeadlineExceeded) {
-		t.Fatalf("write error %v, want a deadline error", werr)
-	}
-	var err error
-	select {
-	case err = <-readErr:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the reader did not return after the connection was dropped")
-	}
-	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, net.ErrClosed) || !errors.Is(err, ErrClosed) {
-		t.Fatalf("reader's error %v: want it to match os.ErrDeadlineExceeded, net.ErrClosed and ErrClosed", err)
-	}
-	if !strings.Contains(err.Error(), "write") {
-		t.Fatalf("reader's error %q does not say a write failed", err)
-	}
 }
 
 // CloseRead: a write-only server Conn answers pings, closes with 1008 on
