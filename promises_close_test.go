@@ -21,8 +21,9 @@ import (
 
 // rawServerFor is rawServer with a Dialer of the test's choosing: it
 // accepts one connection on a loopback listener, answers the handshake by
-// hand and returns our client Conn and the raw server end.
-func rawServerFor(t *testing.T, d *Dialer) (*Conn, net.Conn, *bufio.Reader) {
+// hand (adding the header lines extra) and returns our client Conn and the
+// raw server end.
+func rawServerFor(t *testing.T, d *Dialer, extra string) (*Conn, net.Conn, *bufio.Reader) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,7 +50,7 @@ func rawServerFor(t *testing.T, d *Dialer) (*Conn, net.Conn, *bufio.Reader) {
 			ch <- accepted{err: err}
 			return
 		}
-		fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", computeAccept(req.Header.Get("Sec-WebSocket-Key")))
+		fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n", computeAccept(req.Header.Get("Sec-WebSocket-Key")), extra)
 		ch <- accepted{nc: nc, br: br}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -81,7 +82,7 @@ func TestPromiseClientWaitsForServerToCloseTCP(t *testing.T) {
 	for _, who := range []string{"client closes", "server closes"} {
 		t.Run(who+", server keeps TCP open", func(t *testing.T) {
 			checkGoroutines(t)
-			c, nc, br := rawServerFor(t, &Dialer{CloseTimeout: closeTimeout})
+			c, nc, br := rawServerFor(t, &Dialer{CloseTimeout: closeTimeout}, "")
 			closed := make(chan error, 1)
 			if who == "client closes" {
 				go func() { closed <- c.Close() }()
@@ -121,7 +122,7 @@ func TestPromiseClientWaitsForServerToCloseTCP(t *testing.T) {
 	}
 	t.Run("server closes TCP first", func(t *testing.T) {
 		checkGoroutines(t)
-		c, nc, br := rawServerFor(t, &Dialer{CloseTimeout: 10 * time.Second})
+		c, nc, br := rawServerFor(t, &Dialer{CloseTimeout: 10 * time.Second}, "")
 		closed := make(chan error, 1)
 		start := time.Now()
 		go func() { closed <- c.Close() }()
