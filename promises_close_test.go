@@ -84,19 +84,23 @@ func TestPromiseClientWaitsForServerToCloseTCP(t *testing.T) {
 			checkGoroutines(t)
 			c, nc, br := rawServerFor(t, &Dialer{CloseTimeout: closeTimeout}, "")
 			closed := make(chan error, 1)
+			// answered is taken before the raw server's close frame goes
+			// out, so the client's close timeout cannot start before it.
+			var answered time.Time
 			if who == "client closes" {
 				go func() { closed <- c.Close() }()
 				p := expectClose(t, br, StatusNormalClosure)
+				answered = time.Now()
 				nc.Write(rawFrame(true, 0, opClose, false, p))
 			} else {
 				go func() {
 					_, _, err := c.ReadMessage()
 					closed <- err
 				}()
+				answered = time.Now()
 				nc.Write(rawFrame(true, 0, opClose, false, closePayload(StatusGoingAway, "bye")))
 				expectClose(t, br, StatusGoingAway)
 			}
-			answered := time.Now()
 			// Half the close timeout later, the client's side is still
 			// open: no FIN.
 			nc.SetReadDeadline(answered.Add(closeTimeout / 2))
