@@ -101,14 +101,14 @@ func TestPromiseServeHTTPReturnsWhileHandlerRuns(t *testing.T) {
 
 // Upgrade clears the deadlines http.Server's ReadTimeout and WriteTimeout
 // left on the connection, and the one it used for its own handshake
-// response (Upgrader.WriteTimeout): a WebSocket idle for longer than all
+// response (Upgrader.HandshakeTimeout): a WebSocket idle for longer than all
 // of them still reads and writes. Waiting on time is the behaviour under
 // test here: 700 ms idle against 300 ms timeouts. (net/http's Hijack also
 // clears the server's deadlines, on every Go this module supports.)
 func TestPromiseUpgradeClearsServerTimeouts(t *testing.T) {
 	checkGoroutines(t)
 	const timeout, idle = 300 * time.Millisecond, 700 * time.Millisecond
-	u := &Upgrader{WriteTimeout: timeout, Handler: func(c *Conn) {
+	u := &Upgrader{HandshakeTimeout: timeout, Handler: func(c *Conn) {
 		for {
 			typ, p, err := c.ReadMessage()
 			if err != nil {
