@@ -417,11 +417,11 @@ func TestHTTP2NodeMalformed(t *testing.T) {
 }
 
 // TestHTTP2Chromium loads a page over HTTPS from the HTTP/2 server in
-// headless Chromium and opens a WebSocket to the same host. Chromium sends
-// it as an extended CONNECT on the page's HTTP/2 connection when the server
-// advertised SETTINGS_ENABLE_CONNECT_PROTOCOL there, and over a new
-// HTTP/1.1 connection otherwise: the test logs which one it saw, and the
-// WebSocket must work either way.
+// headless Chromium and opens a WebSocket to the same host. The server
+// advertises SETTINGS_ENABLE_CONNECT_PROTOCOL, so Chromium must send the
+// WebSocket as an RFC 8441 extended CONNECT stream on the page's HTTP/2
+// connection: a fallback to a new HTTP/1.1 connection (which it makes
+// when the setting is missing) fails the test.
 func TestHTTP2Chromium(t *testing.T) {
 	t.Parallel()
 	requireH2ExtendedConnect(t)
@@ -452,10 +452,10 @@ func TestHTTP2Chromium(t *testing.T) {
 	if res.Whoami == nil || res.Whoami.HTTP2 != end.HTTP2 {
 		t.Errorf("whoami %+v disagrees with the server's record %+v", res.Whoami, end)
 	}
-	if end.HTTP2 {
-		t.Logf("Chromium loaded the page over %q and sent its WebSocket as an RFC 8441 extended CONNECT stream (%s)", res.PageProtocol, end.Proto)
+	if !end.HTTP2 || end.Proto != "HTTP/2.0" {
+		t.Errorf("Chromium loaded the page over %q but opened its WebSocket over %s (Conn.HTTP2() %v), not as an RFC 8441 extended CONNECT stream", res.PageProtocol, end.Proto, end.HTTP2)
 	} else {
-		t.Logf("Chromium loaded the page over %q but opened its WebSocket over %s: no RFC 8441 in this build", res.PageProtocol, end.Proto)
+		t.Logf("Chromium loaded the page over %q and sent its WebSocket as an RFC 8441 extended CONNECT stream (%s)", res.PageProtocol, end.Proto)
 	}
 	if res.PageProtocol != "h2" {
 		t.Errorf("the page was loaded over %q, want h2", res.PageProtocol)
