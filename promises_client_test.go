@@ -107,7 +107,7 @@ func TestHelperProxyEnv(t *testing.T) {
 	if os.Getenv(proxyEnvChild) != "1" {
 		t.Skip("TestPromiseDialerProxyFromEnvironment's child; runs only in its own process")
 	}
-	hsLeakCheck(t)
+	checkGoroutines(t)
 	httpProxy, httpsProxy := newEnvProxy(t), newEnvProxy(t)
 	// Set before the process's first dial: net/http caches them then.
 	t.Setenv("HTTP_PROXY", "http://"+httpProxy.addr)
