@@ -1,0 +1,133 @@
+//go:build !js
+
+package websocket
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"runtime"
+	"testing"
+)
+
+// textPayload returns n bytes of JSON-like text that deflate shrinks about
+// three to four times, as real messages do.
+func textPayload(n int) []byte {
+	rng := rand.New(rand.NewSource(1))
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, `{"id":%d,"user":"u%05d","score":%d,"tags":["a%d","b%d"]},`, i, rng.Intn(100000), rng.Intn(1e9), rng.Intn(100), rng.Intn(1000))
+	}
+	return b.Bytes()[:n]
+}
+
+// TestReadMessageAllocation checks that ReadMessage allocates at most about
+// twice a large message's size, however it is framed: a single frame, many
+// fragments, compressed. Growing one slice by appending (the earlier code,
+// from 512 bytes) allocated about five times the size for these.
+func TestReadMessageAllocation(t *testing.T) {
+	if raceEnabled() {
+		t.Skip("allocation accounting needs a build without -race; .ci/run runs this test without -race")
+	}
+	const n = 4 << 20
+	text := textPayload(n)
+	single := rawFrame(true, 0, opBinary, false, text)
+	var fragmented []byte
+	for off := 0; off < n; off += 4096 {
+		op := byte(opContinuation)
+		if off == 0 {
+			op = opBinary
+		}
+		fragmented = append(fragmented, rawFrame(off+4096 >= n, 0, op, false, text[off:min(off+4096, n)])...)
+	}
+	compressed := rawFrame(true, rsv1Bit, opBinary, false, deflateRaw(t, text))
+	t.Logf("compressed payload: %d bytes for %d", len(compressed), n)
+	cases := []struct {
+		name    string
+		stream  []byte
+		deflate bool
+		ceiling float64 // total allocation ÷ n
+	}{
+		{"single frame", single, false, 1.05},
+		{"4 KiB fragments", fragmented, false, 2.2},
+		{"compressed", compressed, true, 2.2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := loopbackPair(t)
+			defer b.Close()
+			cfg := connConfig{readLimit: 16 << 20}
+			if tc.deflate {
+				cfg.deflate = &deflateParams{readNoContext: true, writeNoContext: true}
+			}
+			c := newConn(a, nil, cfg)
+			defer c.CloseNow()
+			// The peer writes the message twice: once to warm the pools
+			// (read buffer, decompressor), once to measure.
+			done := make(chan error, 1)
+			go func() {
+				_, err := b.Write(append(append([]byte{}, tc.stream...), tc.stream...))
+				done <- err
+			}()
+			if _, p, err := c.ReadMessage(); err != nil || !bytes.Equal(p, text) {
+				t.Fatalf("warm-up read: %v (%d bytes)", err, len(p))
+			}
+			var m0, m1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m0)
+			_, p, err := c.ReadMessage()
+			runtime.ReadMemStats(&m1)
+			if err != nil || !bytes.Equal(p, text) {
+				t.Fatalf("read: %v (%d bytes)", err, len(p))
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			got := float64(m1.TotalAlloc-m0.TotalAlloc) / n
+			t.Logf("%s: %.2f x the message size allocated", tc.name, got)
+			if got > tc.ceiling {
+				t.Errorf("%s: ReadMessage of %d bytes allocated %.2f x its size, want at most %.2f x", tc.name, n, got, tc.ceiling)
+			}
+		})
+	}
+}
+
+// TestReadMessageSizes checks readAll's chunking at its edges: empty
+// messages, sizes around chunk boundaries and the first frame's hint, and
+// fragments of every small size, all read back byte for byte.
+func TestReadMessageSizes(t *testing.T) {
+	a, b := loopbackPair(t)
+	defer b.Close()
+	c := newConn(a, nil, connConfig{})
+	defer c.CloseNow()
+	var stream []byte
+	var want [][]byte
+	for _, size := range []int{0, 1, 511, 512, 513, 4095, 4096, 70000, 600 << 10} {
+		p := textPayload(size)
+		want = append(want, p)
+		stream = append(stream, rawFrame(true, 0, opBinary, false, p)...)
+		for _, frag := range []int{1, 7, 512, 65536} {
+			if size == 0 || frag > size {
+				continue
+			}
+			want = append(want, p)
+			for off := 0; off < size; off += frag {
+				op := byte(opContinuation)
+				if off == 0 {
+					op = opBinary
+				}
+				stream = append(stream, rawFrame(off+frag >= size, 0, op, false, p[off:min(off+frag, size)])...)
+			}
+		}
+	}
+	go b.Write(stream)
+	for i, w := range want {
+		_, p, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(p, w) {
+			t.Fatalf("message %d: got %d bytes, want %d", i, len(p), len(w))
+		}
+	}
+}
