@@ -4,10 +4,14 @@ package websocket
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"math/rand"
+	"net"
+	"net/http/httptest"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // textPayload returns n bytes of JSON-like text that deflate shrinks about
@@ -129,5 +133,84 @@ func TestReadMessageSizes(t *testing.T) {
 		if !bytes.Equal(p, w) {
 			t.Fatalf("message %d: got %d bytes, want %d", i, len(p), len(w))
 		}
+	}
+}
+
+// readSizes is a net.Conn that reports the size of every read buffer it is
+// given, so a test can see what an idle Conn waits with.
+type readSizes struct {
+	net.Conn
+	sizes chan int
+}
+
+func (r *readSizes) Read(p []byte) (int, error) {
+	select {
+	case r.sizes <- len(p):
+	default:
+	}
+	return r.Conn.Read(p)
+}
+
+// tlsPair returns the two ends of a TLS 1.3 connection over loopback TCP.
+func tlsPair(t *testing.T) (server, client *tls.Conn) {
+	s := httptest.NewUnstartedServer(nil)
+	s.StartTLS() // only for its certificate
+	cert := s.TLS.Certificates
+	s.Close()
+	a, b := loopbackPair(t)
+	server = tls.Server(a, &tls.Config{Certificates: cert, MinVersion: tls.VersionTLS13})
+	client = tls.Client(b, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}) // loopback test peer
+	return server, client
+}
+
+// TestTLSIdleWaitsWithoutBuffer checks that a Conn over TLS, where no
+// descriptor can be waited on, waits for each message with a read into its
+// own few bytes instead of a pooled buffer, and that messages of every size
+// still arrive whole.
+func TestTLSIdleWaitsWithoutBuffer(t *testing.T) {
+	ts, tc := tlsPair(t)
+	rec := &readSizes{Conn: ts, sizes: make(chan int, 1024)}
+	sc := newConn(rec, nil, connConfig{isServer: true})
+	cc := newConn(tc, nil, connConfig{})
+	defer sc.CloseNow()
+	defer cc.CloseNow()
+	go func() {
+		for {
+			typ, p, err := sc.ReadMessage()
+			if err != nil || sc.WriteMessage(typ, p) != nil {
+				return
+			}
+		}
+	}()
+	// waitSmallRead waits until the server's reader waits with a read of
+	// len(readBuf.first) bytes.
+	waitSmallRead := func(after string) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case n := <-rec.sizes:
+				if n == len(sc.br.first) {
+					return
+				}
+				if n >= defaultBufferSize-len(sc.br.first) {
+					continue // reading a message's bytes
+				}
+			case <-deadline:
+				t.Fatalf("%s: the idle server never waited with a %d-byte read", after, len(sc.br.first))
+			}
+		}
+	}
+	waitSmallRead("start")
+	for _, size := range []int{1, 15, 16, 17, 125, 4096, 70000, 1 << 20} {
+		p := textPayload(size)
+		if err := cc.WriteMessage(BinaryMessage, p); err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := cc.ReadMessage()
+		if err != nil || !bytes.Equal(got, p) {
+			t.Fatalf("echo of %d bytes: %v (%d bytes back)", size, err, len(got))
+		}
+		waitSmallRead(fmt.Sprintf("after %d bytes", size))
 	}
 }
