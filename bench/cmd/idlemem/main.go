@@ -2,6 +2,7 @@
 // server, over ws and wss, for the ways a server can be written:
 //
 //	wsstd-handler  websocket.Upgrader used as the http.Handler
+//	wsstd-handler-drop  the same with DropRequest set
 //	wsstd-upgrade  websocket.Upgrader.Upgrade called inside a handler
 //	gorilla        gorilla's Upgrade called inside a handler
 //
@@ -325,6 +326,15 @@ func runChild(variant string, useTLS bool) int {
 	switch variant {
 	case "wsstd-handler":
 		h = &websocket.Upgrader{Handler: func(c *websocket.Conn) {
+			for {
+				typ, p, err := c.ReadMessage()
+				if err != nil || c.WriteMessage(typ, p) != nil {
+					return
+				}
+			}
+		}}
+	case "wsstd-handler-drop":
+		h = &websocket.Upgrader{DropRequest: true, Handler: func(c *websocket.Conn) {
 			for {
 				typ, p, err := c.ReadMessage()
 				if err != nil || c.WriteMessage(typ, p) != nil {
