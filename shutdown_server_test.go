@@ -189,10 +189,9 @@ func TestShutdownServerUnansweredClose(t *testing.T) {
 	}
 }
 
-// TestShutdownServerRefusesNewUpgrades: once ShutdownServer runs, an
-// upgrade that reaches a kept-alive HTTP connection is refused, never left
-// open.
-func TestShutdownServerRefusesNewUpgrades(t *testing.T) {
+// TestShutdownServerStopsAccepting: after ShutdownServer, with no
+// connections at all, it returns nil and a new upgrade cannot connect.
+func TestShutdownServerStopsAccepting(t *testing.T) {
 	checkGoroutines(t)
 	u := &Upgrader{Handler: func(c *Conn) { c.ReadMessage() }}
 	srv, addr := serveLoopback(t, u)
