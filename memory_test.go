@@ -152,7 +152,7 @@ func (r *readSizes) Read(p []byte) (int, error) {
 }
 
 // tlsPair returns the two ends of a TLS 1.3 connection over loopback TCP.
-func tlsPair(t *testing.T) (server, client *tls.Conn) {
+func tlsPair(t testing.TB) (server, client *tls.Conn) {
 	s := httptest.NewUnstartedServer(nil)
 	s.StartTLS() // only for its certificate
 	cert := s.TLS.Certificates
