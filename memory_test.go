@@ -4,10 +4,12 @@ package websocket
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"math/rand"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"testing"
@@ -212,5 +214,46 @@ func TestTLSIdleWaitsWithoutBuffer(t *testing.T) {
 			t.Fatalf("echo of %d bytes: %v (%d bytes back)", size, err, len(got))
 		}
 		waitSmallRead(fmt.Sprintf("after %d bytes", size))
+	}
+}
+
+// TestServeHTTPRequestKeptOrDropped: by default the Conn keeps the upgrade
+// request, with the values middleware put in its context, uncanceled after
+// ServeHTTP has returned; with DropRequest it keeps nothing.
+func TestServeHTTPRequestKeptOrDropped(t *testing.T) {
+	checkGoroutines(t)
+	type ctxKey struct{}
+	for _, drop := range []bool{false, true} {
+		got := make(chan string, 1)
+		u := &Upgrader{DropRequest: drop, Handler: func(c *Conn) {
+			// ServeHTTP has returned once a message has arrived.
+			if _, _, err := c.ReadMessage(); err != nil {
+				got <- err.Error()
+				return
+			}
+			r := c.Request()
+			if r == nil {
+				got <- "nil"
+				return
+			}
+			got <- fmt.Sprintf("%v %s %s %v", r.Context().Value(ctxKey{}), r.Header.Get("X-Test"), r.URL.Path, r.Context().Err())
+		}}
+		mw := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, "alice")))
+		})
+		_, addr := serveLoopback(t, mw)
+		c, _, err := Dial(context.Background(), "ws://"+addr+"/room/1", http.Header{"X-Test": {"kept"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.WriteMessage(TextMessage, []byte("hi"))
+		want := "alice kept /room/1 <nil>"
+		if drop {
+			want = "nil"
+		}
+		if g := <-got; g != want {
+			t.Errorf("DropRequest=%v: Request gave %q, want %q", drop, g, want)
+		}
+		c.CloseNow()
 	}
 }
