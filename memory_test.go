@@ -28,38 +28,40 @@ func textPayload(n int) []byte {
 }
 
 // TestReadMessageAllocation checks that ReadMessage allocates at most about
-// twice a large message's size, however it is framed: a single frame, many
-// fragments, compressed. Growing one slice by appending (the earlier code,
-// from 512 bytes) allocated about five times the size for these.
+// twice a large message's size, however it is framed, and a single frame of
+// up to 1 MiB exactly once. Growing one slice by appending (the earlier
+// code, from 512 bytes) allocated about five times the size for these.
 func TestReadMessageAllocation(t *testing.T) {
 	if raceEnabled() {
 		t.Skip("allocation accounting needs a build without -race; .ci/run runs this test without -race")
 	}
-	const n = 4 << 20
-	text := textPayload(n)
-	single := rawFrame(true, 0, opBinary, false, text)
-	var fragmented []byte
-	for off := 0; off < n; off += 4096 {
-		op := byte(opContinuation)
-		if off == 0 {
-			op = opBinary
+	fragmented := func(p []byte, size int) []byte {
+		var out []byte
+		for off := 0; off < len(p); off += size {
+			op := byte(opContinuation)
+			if off == 0 {
+				op = opBinary
+			}
+			out = append(out, rawFrame(off+size >= len(p), 0, op, false, p[off:min(off+size, len(p))])...)
 		}
-		fragmented = append(fragmented, rawFrame(off+4096 >= n, 0, op, false, text[off:min(off+4096, n)])...)
+		return out
 	}
-	compressed := rawFrame(true, rsv1Bit, opBinary, false, deflateRaw(t, text))
-	t.Logf("compressed payload: %d bytes for %d", len(compressed), n)
+	mib, four := textPayload(1<<20), textPayload(4<<20)
 	cases := []struct {
 		name    string
+		text    []byte
 		stream  []byte
 		deflate bool
-		ceiling float64 // total allocation ÷ n
+		ceiling float64 // total allocation ÷ the message's size
 	}{
-		{"single frame", single, false, 1.05},
-		{"4 KiB fragments", fragmented, false, 2.2},
-		{"compressed", compressed, true, 2.2},
+		{"1 MiB single frame", mib, rawFrame(true, 0, opBinary, false, mib), false, 1.05},
+		{"4 MiB single frame", four, rawFrame(true, 0, opBinary, false, four), false, 2},
+		{"4 MiB in 4 KiB fragments", four, fragmented(four, 4096), false, 2.2},
+		{"4 MiB compressed", four, rawFrame(true, rsv1Bit, opBinary, false, deflateRaw(t, four)), true, 2.2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			n := len(tc.text)
 			a, b := loopbackPair(t)
 			defer b.Close()
 			cfg := connConfig{readLimit: 16 << 20}
@@ -75,7 +77,7 @@ func TestReadMessageAllocation(t *testing.T) {
 				_, err := b.Write(append(append([]byte{}, tc.stream...), tc.stream...))
 				done <- err
 			}()
-			if _, p, err := c.ReadMessage(); err != nil || !bytes.Equal(p, text) {
+			if _, p, err := c.ReadMessage(); err != nil || !bytes.Equal(p, tc.text) {
 				t.Fatalf("warm-up read: %v (%d bytes)", err, len(p))
 			}
 			var m0, m1 runtime.MemStats
@@ -83,18 +85,73 @@ func TestReadMessageAllocation(t *testing.T) {
 			runtime.ReadMemStats(&m0)
 			_, p, err := c.ReadMessage()
 			runtime.ReadMemStats(&m1)
-			if err != nil || !bytes.Equal(p, text) {
+			if err != nil || !bytes.Equal(p, tc.text) {
 				t.Fatalf("read: %v (%d bytes)", err, len(p))
 			}
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
-			got := float64(m1.TotalAlloc-m0.TotalAlloc) / n
+			got := float64(m1.TotalAlloc-m0.TotalAlloc) / float64(n)
 			t.Logf("%s: %.2f x the message size allocated", tc.name, got)
 			if got > tc.ceiling {
 				t.Errorf("%s: ReadMessage of %d bytes allocated %.2f x its size, want at most %.2f x", tc.name, n, got, tc.ceiling)
 			}
 		})
+	}
+}
+
+// stallSignal is a net.Conn that closes stalled when its reader asks for
+// more after want bytes: everything the reader did with those bytes is done.
+type stallSignal struct {
+	net.Conn
+	want, got int
+	stalled   chan struct{}
+}
+
+func (s *stallSignal) Read(p []byte) (int, error) {
+	if s.got >= s.want && s.stalled != nil {
+		close(s.stalled)
+		s.stalled = nil
+	}
+	n, err := s.Conn.Read(p)
+	s.got += n
+	return n, err
+}
+
+// TestReadMessageTrustsHeaderOnlySo: a frame header announcing a large
+// message makes ReadMessage allocate at most trustedSize before the bytes
+// arrive, so a peer cannot make the Conn hold the read limit with 14 bytes.
+func TestReadMessageTrustsHeaderOnlySo(t *testing.T) {
+	if raceEnabled() {
+		t.Skip("allocation accounting needs a build without -race; .ci/run runs this test without -race")
+	}
+	a, b := loopbackPair(t)
+	defer b.Close()
+	h := frameHeader{fin: true, opcode: opBinary, length: 60 << 20}
+	var hdr [maxHeaderLen]byte
+	sent := append(hdr[:putHeader(hdr[:], h)], "a few bytes"...)
+	stall := &stallSignal{Conn: a, want: len(sent), stalled: make(chan struct{})}
+	stalled := stall.stalled
+	c := newConn(stall, nil, connConfig{readLimit: 64 << 20})
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	read := make(chan error, 1)
+	go func() {
+		_, _, err := c.ReadMessage()
+		read <- err
+	}()
+	b.Write(sent)
+	select {
+	case <-stalled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader never waited for the rest of the message")
+	}
+	runtime.ReadMemStats(&m1)
+	c.CloseNow()
+	<-read
+	if got := m1.TotalAlloc - m0.TotalAlloc; got > trustedSize+64<<10 {
+		t.Errorf("a 60 MiB header with 11 bytes of payload made ReadMessage allocate %d bytes, want at most about %d", got, trustedSize)
 	}
 }
 
@@ -108,12 +165,12 @@ func TestReadMessageSizes(t *testing.T) {
 	defer c.CloseNow()
 	var stream []byte
 	var want [][]byte
-	for _, size := range []int{0, 1, 511, 512, 513, 4095, 4096, 70000, 600 << 10} {
+	for _, size := range []int{0, 1, 511, 512, 513, 4095, 4096, 70000, 600 << 10, 1<<20 - 1, 1 << 20, 1<<20 + 12345} {
 		p := textPayload(size)
 		want = append(want, p)
 		stream = append(stream, rawFrame(true, 0, opBinary, false, p)...)
 		for _, frag := range []int{1, 7, 512, 65536} {
-			if size == 0 || frag > size {
+			if size == 0 || frag > size || size > 70000 && frag < 512 {
 				continue
 			}
 			want = append(want, p)

@@ -71,11 +71,12 @@ func (c *Conn) startMessage() error {
 // ReadMessage reads the next data message whole. It is NextReader followed
 // by reading all of the message into a new slice.
 //
-// The slice is allocated once, at the message's size, when the message is
-// a single uncompressed frame (its header gives the size). Otherwise the
-// message is read into chunks that grow with what has arrived and joined
-// at the end: a message of n bytes costs at most about 2n of allocation,
-// and about n of memory held beyond its own, whatever its framing.
+// A message that is one uncompressed frame of up to 1 MiB is allocated
+// once, at the size its header gives; a larger one starts at 1 MiB and
+// doubles up to that size as its bytes arrive (a header alone must not
+// make the Conn allocate the read limit). Other messages are read into
+// chunks that grow with what has arrived and are joined at the end. Either
+// way a message of n bytes costs at most about 2n of allocation.
 func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	typ, r, hint, err := c.nextReader()
 	if err != nil {
@@ -85,19 +86,24 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	return typ, p, err
 }
 
+// trustedSize is how much ReadMessage allocates on a frame header's word
+// alone, before the bytes arrive.
+const trustedSize = 1 << 20
+
 // readAll reads r to its end into one new slice, sized from hint. limit
 // bounds what r can return (the Conn fails a longer message), so no chunk
 // is made larger than what may still come.
 //
 // Growing one slice by appending copies it at every step, which allocates
 // up to four times the final size with doubling (five with append's 1.25x
-// growth for large slices): chunks avoid the copies, and the one join at
-// the end makes the total at most about twice the size.
+// growth for large slices). When the final size is known, doubling from
+// 1 MiB and stopping exactly at it costs under 2n; otherwise chunks avoid
+// the copies, and the one join at the end makes the total about 2n.
 func readAll(r io.Reader, hint sizeHint, limit int64) ([]byte, error) {
 	size := int64(512)
 	switch {
 	case hint.exact:
-		size = hint.n
+		size = min(hint.n, trustedSize)
 	case hint.compressed:
 		// Deflate rarely shrinks data to less than half; starting at
 		// twice the compressed size wastes at most that on the rest.
@@ -106,14 +112,14 @@ func readAll(r io.Reader, hint sizeHint, limit int64) ([]byte, error) {
 		// The first frame of a fragmented message: that much at least.
 		size = max(size, hint.n)
 	}
-	size = min(size, max(limit, 1))
+	size = min(size, trustedSize, max(limit, 1))
 	b := make([]byte, 0, size)
 	var full [][]byte // chunks filled before b
 	total := 0
 	for {
 		if len(b) == cap(b) {
 			// Full: a byte more, or the end? Only a message that goes on
-			// gets another chunk.
+			// gets more room.
 			var one [1]byte
 			n, err := readSome(r, one[:])
 			if err == io.EOF {
@@ -125,10 +131,17 @@ func readAll(r io.Reader, hint sizeHint, limit int64) ([]byte, error) {
 			if n == 0 {
 				continue
 			}
-			full = append(full, b)
-			total += len(b)
-			b = make([]byte, 1, nextChunk(int64(total), limit))
-			b[0] = one[0]
+			if hint.exact {
+				// The size is known: double towards it.
+				nb := make([]byte, len(b), max(min(hint.n, 2*int64(cap(b))), int64(len(b))+1))
+				copy(nb, b)
+				b = append(nb, one[0])
+			} else {
+				full = append(full, b)
+				total += len(b)
+				b = make([]byte, 1, nextChunk(int64(total), limit))
+				b[0] = one[0]
+			}
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
