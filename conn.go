@@ -211,7 +211,8 @@ func (c *Conn) SetCompressionThreshold(n int) { c.compressMin.Store(int64(n)) }
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
 // Request returns the HTTP request that opened a server-side Conn, or nil
-// on the client side. Its Body must not be used.
+// on the client side and when the Upgrader's DropRequest is set. Its Body
+// must not be used.
 func (c *Conn) Request() *http.Request { return c.request }
 
 // Response returns the server's handshake response on a client-side Conn,

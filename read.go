@@ -21,19 +21,26 @@ func (c *Conn) NextReader() (MessageType, io.Reader, error) {
 	return typ, r, err
 }
 
-// nextReader is NextReader that also returns the first frame's length,
-// a hint for the message's size.
-func (c *Conn) nextReader() (MessageType, io.Reader, int64, error) {
+// sizeHint is what a message's first frame header says of its size.
+type sizeHint struct {
+	n          int64 // the first frame's payload length
+	exact      bool  // the message is that one uncompressed frame
+	compressed bool
+}
+
+// nextReader is NextReader that also returns the first frame's size hint.
+func (c *Conn) nextReader() (MessageType, io.Reader, sizeHint, error) {
 	if !c.readStarted.Load() {
 		c.readStarted.Store(true)
 	}
 	c.rlock.Lock()
 	err := c.startMessage()
-	typ, hint := c.msgType, c.frameRemain
+	typ := c.msgType
+	hint := sizeHint{n: c.frameRemain, exact: c.frameFin && !c.readCompressed, compressed: c.readCompressed}
 	c.readCalls.Add(1)
 	c.rlock.Unlock()
 	if err != nil {
-		return 0, nil, 0, err
+		return 0, nil, sizeHint{}, err
 	}
 	return typ, &c.mr, hint, nil
 }
@@ -64,35 +71,114 @@ func (c *Conn) startMessage() error {
 
 // ReadMessage reads the next data message whole. It is NextReader followed
 // by reading all of the message into a new slice.
+//
+// A message that is one uncompressed frame of up to 1 MiB is allocated
+// once, at the size its header gives; a larger one starts at 1 MiB and
+// doubles up to that size as its bytes arrive (a header alone must not
+// make the Conn allocate the read limit). Other messages are read into
+// chunks that grow with what has arrived and are joined at the end. Either
+// way a message of n bytes costs at most about 2n of allocation.
 func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	typ, r, hint, err := c.nextReader()
 	if err != nil {
 		return 0, nil, err
 	}
-	p, err := readAll(r, hint)
+	p, err := readAll(r, hint, c.readLimit.Load())
 	return typ, p, err
 }
 
-// readAll is io.ReadAll with a first guess at the size.
-func readAll(r io.Reader, hint int64) ([]byte, error) {
-	size := 512
-	if hint > 0 && hint < 1<<20 {
-		size = int(hint) + 1
+// trustedSize is how much ReadMessage allocates on a frame header's word
+// alone, before the bytes arrive.
+const trustedSize = 1 << 20
+
+// readAll reads r to its end into one new slice, sized from hint. limit
+// bounds what r can return (the Conn fails a longer message), so no chunk
+// is made larger than what may still come.
+//
+// Growing one slice by appending copies it at every step, which allocates
+// up to four times the final size with doubling (five with append's 1.25x
+// growth for large slices). When the final size is known, doubling from
+// 1 MiB and stopping exactly at it costs under 2n; otherwise chunks avoid
+// the copies, and the one join at the end makes the total about 2n.
+func readAll(r io.Reader, hint sizeHint, limit int64) ([]byte, error) {
+	size := int64(512)
+	switch {
+	case hint.exact:
+		size = min(hint.n, trustedSize)
+	case hint.compressed:
+		// Deflate rarely shrinks data to less than half; starting at
+		// twice the compressed size wastes at most that on the rest.
+		size = max(size, 2*hint.n)
+	default:
+		// The first frame of a fragmented message: that much at least.
+		size = max(size, hint.n)
 	}
+	size = min(size, trustedSize, max(limit, 1))
 	b := make([]byte, 0, size)
+	var full [][]byte // chunks filled before b
+	total := 0
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			// Full: a byte more, or the end? Only a message that goes on
+			// gets more room.
+			var one [1]byte
+			n, err := readSome(r, one[:])
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			if n == 0 {
+				continue
+			}
+			if hint.exact {
+				// The size is known: double towards it.
+				nb := make([]byte, len(b), max(min(hint.n, 2*int64(cap(b))), int64(len(b))+1))
+				copy(nb, b)
+				b = append(nb, one[0])
+			} else {
+				full = append(full, b)
+				total += len(b)
+				b = make([]byte, 1, nextChunk(int64(total), limit))
+				b[0] = one[0]
+			}
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
-			return b, nil
+			break
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
+	if full == nil {
+		return b, nil
+	}
+	out := make([]byte, 0, total+len(b))
+	for _, p := range full {
+		out = append(out, p...)
+	}
+	return append(out, b...), nil
+}
+
+// readSome is r.Read that maps a byte arriving with io.EOF to no error.
+func readSome(r io.Reader, p []byte) (int, error) {
+	n, err := r.Read(p)
+	if n > 0 && err == io.EOF {
+		err = nil
+	}
+	return n, err
+}
+
+// nextChunk sizes the chunk that follows total bytes of a message: it
+// doubles up to 64 KiB, stays there up to 512 KiB, then grows by an eighth
+// of what has arrived, so that the last chunk's unused room, the only
+// waste, stays within 64 KiB or an eighth of the message.
+func nextChunk(total, limit int64) int64 {
+	n := max(512, min(total, 64<<10), total/8)
+	return max(1, min(n, limit-total))
 }
 
 // messageReader reads one message's payload. There is one per Conn,

@@ -14,6 +14,10 @@ type readBuf struct {
 	pool   *[]byte // buf's pool entry, nil when buf is not pooled
 	r, w   int
 	parker *rawParker // waits for data without a buffer, when the socket allows
+	// first takes the first bytes after a wait when there is no parker
+	// (TLS, HTTP/2 streams): an idle Conn then blocks in its source's Read
+	// without a pooled buffer, and takes one only once bytes arrived.
+	first [16]byte
 	// waiting, when set, is told before (true) and after (false) each
 	// read that may block (see batch.go).
 	waiting func(before bool)
@@ -51,9 +55,8 @@ func (b *readBuf) fill(n int) error {
 			if err != nil {
 				return err
 			}
-		} else {
-			b.pool = b.bufs.get()
-			b.buf = *b.pool
+		} else if err := b.fillFirst(n); err != nil || b.w-b.r >= n {
+			return err
 		}
 	}
 	if b.w-b.r >= n {
@@ -75,6 +78,30 @@ func (b *readBuf) fill(n int) error {
 			}
 			return err
 		}
+	}
+	return nil
+}
+
+// fillFirst waits for data with no buffer held, by reading a few bytes into
+// b.first, then moves them to a pooled buffer. Over TLS the rest of the
+// record is decrypted by then, so the read that follows costs no system
+// call: only a connection that was waiting pays for the extra Read.
+func (b *readBuf) fillFirst(n int) error {
+	var m int
+	var err error
+	for m == 0 && err == nil {
+		m, err = b.readSrc(b.first[:])
+	}
+	if m > 0 {
+		b.pool = b.bufs.get()
+		b.buf = *b.pool
+		b.w = copy(b.buf, b.first[:m])
+	}
+	if err != nil && b.w < n {
+		if err == io.EOF && b.w > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
 	}
 	return nil
 }

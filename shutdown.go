@@ -5,6 +5,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 )
@@ -145,12 +146,8 @@ var errShuttingDown = errors.New("websocket: server is shutting down")
 // are dropped, and ctx's error is returned; otherwise nil. Handlers reading
 // from their Conn see a *CloseError with StatusGoingAway.
 //
-// http.Server.Shutdown does not track hijacked connections, so register
-// this with it:
-//
-//	srv.RegisterOnShutdown(func() { u.Shutdown(context.Background()) })
-//
-// or call both with the same deadline.
+// http.Server.Shutdown does not track hijacked connections: to stop a
+// server and its WebSockets together, call ShutdownServer.
 func (u *Upgrader) Shutdown(ctx context.Context) error {
 	return u.conns.shutdown(ctx, StatusGoingAway, ShutdownReason)
 }
@@ -162,3 +159,44 @@ func (u *Upgrader) ShuttingDown() <-chan struct{} { return u.conns.done() }
 // ActiveConns returns the number of connections accepted by u that are
 // not closed yet.
 func (u *Upgrader) ActiveConns() int { return u.conns.len() }
+
+// ShutdownServer stops srv and the WebSockets of upgraders together, and
+// returns when all of them are done or ctx is: it is the one call a
+// program needs at exit (for example on SIGTERM).
+//
+// It runs srv.Shutdown, which closes the listeners and waits for the HTTP
+// requests in flight, and, at the same time, each Upgrader's Shutdown,
+// which answers new upgrades 503 and closes every WebSocket with
+// StatusGoingAway. Both are needed: http.Server.Shutdown does not track
+// hijacked connections, and a WebSocket over HTTP/2 keeps its handler, so
+// its request, running until the Upgrader closes it.
+//
+// It returns nil once the HTTP server has finished and every peer has
+// answered its close frame. When ctx is done first, it closes whatever is
+// still open (srv.Close and the Upgrader's unanswered Conns are dropped)
+// and returns ctx's error. It does not wait for Handlers to return, only
+// for their Conns to close.
+func ShutdownServer(ctx context.Context, srv *http.Server, upgraders ...*Upgrader) error {
+	errs := make(chan error, len(upgraders)+1)
+	for _, u := range upgraders {
+		go func(u *Upgrader) { errs <- u.Shutdown(ctx) }(u)
+	}
+	go func() {
+		err := srv.Shutdown(ctx)
+		if err != nil && ctx.Err() != nil {
+			// Requests still running: end them too.
+			srv.Close()
+		}
+		errs <- err
+	}()
+	var first error
+	for range len(upgraders) + 1 {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return first
+}

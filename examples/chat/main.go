@@ -17,7 +17,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"log"
 	"net/http"
@@ -26,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wsstd/websocket"
 )
 
 func main() {
@@ -67,9 +68,10 @@ func main() {
 	log.Printf("chat: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	// Shutdown does not wait for hijacked (WebSocket) connections;
-	// chat.Close closes them and waits for their goroutines.
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	// One call stops the HTTP server and tells every WebSocket 1001, and
+	// returns when both are done; chat.Close then waits for the clients'
+	// goroutines.
+	if err := websocket.ShutdownServer(sctx, srv, &chat.up); err != nil {
 		log.Printf("chat: %v", err)
 	}
 	chat.Close()

@@ -33,23 +33,21 @@ func main() {
 
 	mux, upgrader := newMux(*readLimit, splitList(*origins))
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	// http.Server.Shutdown does not know about WebSockets: hand them to
-	// the Upgrader, which tells every peer 1001 "going away".
-	srv.RegisterOnShutdown(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		upgrader.Shutdown(ctx)
-	})
 
-	// Ctrl-C: every open page sees its socket closed with 1001.
+	// Ctrl-C: stop the HTTP server and tell every open page 1001 "going
+	// away"; ShutdownServer returns once both are done (or after 5s).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		<-ctx.Done()
 		log.Printf("echo: shutting down; closing %d WebSocket(s) with 1001", upgrader.ActiveConns())
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(shutdownCtx)
+		if err := websocket.ShutdownServer(shutdownCtx, srv, upgrader); err != nil {
+			log.Printf("echo: shutdown: %v", err)
+		}
 	}()
 
 	ln, err := net.Listen("tcp", *addr)
@@ -61,11 +59,8 @@ func main() {
 	if err := srv.Serve(ln); err != http.ErrServerClosed {
 		log.Fatal(err)
 	}
-	// Shutdown returned once listeners closed; RegisterOnShutdown's
-	// function runs on its own goroutine, so wait for the sockets.
-	for i := 0; i < 100 && upgrader.ActiveConns() > 0; i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
+	// Serve returned when the listener closed; wait for the sockets.
+	<-stopped
 	log.Printf("echo: stopped")
 }
 

@@ -18,6 +18,7 @@
 package main
 
 import (
+	"context"
 	_ "embed"
 	"errors"
 	"flag"
@@ -26,8 +27,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/wsstd/websocket"
@@ -57,9 +60,29 @@ func main() {
 		}
 	}
 	srv := &http.Server{Addr: *addr, Handler: newMux(*wasmPath, *wasmExec), ReadHeaderTimeout: 10 * time.Second}
+
+	// Ctrl-C: stop the HTTP server and close the WebSockets with 1001.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := websocket.ShutdownServer(shutdownCtx, srv, echoUpgrader); err != nil {
+			log.Printf("server: shutdown: %v", err)
+		}
+	}()
 	log.Printf("server: serving the js/wasm example on http://%s (main.wasm: %s, wasm_exec.js: %s)", *addr, *wasmPath, *wasmExec)
-	log.Fatal(srv.ListenAndServe())
+	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+		log.Fatal(err)
+	}
+	<-stopped
 }
+
+// echoUpgrader serves the WebSocket echo at /ws.
+var echoUpgrader = &websocket.Upgrader{Handler: echo}
 
 // findFile returns the first of paths that exists, or the first one.
 func findFile(paths ...string) string {
@@ -94,7 +117,7 @@ func findWasmExec() (string, error) {
 // newMux returns the example's routes.
 func newMux(wasmPath, wasmExecPath string) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/ws", &websocket.Upgrader{Handler: echo})
+	mux.Handle("/ws", echoUpgrader)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
