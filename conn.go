@@ -182,8 +182,8 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 	}
 	if cfg.deflate != nil {
 		c.deflate = cfg.deflate
-		c.inf.keep = !cfg.deflate.readNoContext
-		c.def.keep = !cfg.deflate.writeNoContext
+		c.inf.init(cfg.deflate) // deflate: window and context takeover
+		c.def.init(c, cfg.deflate)
 		c.writeCompress.Store(true)
 		c.compressMin.Store(DefaultCompressionThreshold)
 	}
@@ -1088,7 +1088,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	}
 	c := w.c
 	if w.compress {
-		return c.def.fw.Write(p)
+		return c.def.write(p) // deflate: keeps the history
 	}
 	total := 0
 	for len(p) > 0 {
