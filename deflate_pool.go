@@ -72,6 +72,7 @@ type deflater struct {
 	used    bool // a message was compressed since the idle timer last looked
 	armed   bool // the idle timer is running
 	idle    *time.Timer
+	period  time.Duration // deflateIdle when the Conn was made
 }
 
 // init sets the deflater up for the agreed parameters.
@@ -80,6 +81,7 @@ func (d *deflater) init(c *Conn, p *deflateParams) {
 	d.sink.w = &c.mw
 	d.huffman = window(p.writeBits) < 1<<15
 	d.keep = !p.writeNoContext && !d.huffman
+	d.period = deflateIdle
 }
 
 // begin prepares the compressor for a message written through w.
@@ -102,9 +104,9 @@ func (d *deflater) begin(w *messageWriter) {
 	if !d.armed {
 		d.armed = true
 		if d.idle == nil {
-			d.idle = time.AfterFunc(deflateIdle, d.checkIdle)
+			d.idle = time.AfterFunc(d.period, d.checkIdle)
 		} else {
-			d.idle.Reset(deflateIdle)
+			d.idle.Reset(d.period)
 		}
 	}
 }
@@ -203,12 +205,12 @@ func (d *deflater) checkIdle() {
 	select {
 	case d.c.mlock <- struct{}{}:
 	default:
-		d.idle.Reset(deflateIdle) // a message is being written
+		d.idle.Reset(d.period) // a message is being written
 		return
 	}
 	if d.used {
 		d.used = false
-		d.idle.Reset(deflateIdle)
+		d.idle.Reset(d.period)
 	} else {
 		d.armed = false
 		d.put()
