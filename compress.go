@@ -16,9 +16,9 @@ import (
 // window to less (server_max_window_bits or client_max_window_bits below
 // 15) messages are compressed with Huffman coding only (flate.HuffmanOnly):
 // a stream without back-references is valid for every window, but the
-// ratio drops to what entropy coding alone gives (about 0.6-0.7 of the
-// size for text, nothing for varied binary data). Decompression handles
-// every window.
+// ratio drops to what entropy coding alone gives (JSON shrinks to 55-70%
+// of its size instead of 25-30%; varied binary data not at all).
+// Decompression handles every window.
 type CompressionMode int
 
 const (
