@@ -3,22 +3,22 @@
 package websocket
 
 import (
-	"compress/flate"
 	"errors"
 	"io"
 	"strconv"
-	"sync"
 )
 
 // CompressionMode selects permessage-deflate (RFC 7692) for an Upgrader
 // or a Dialer.
 //
-// compress/flate always compresses with a 32 KiB window, so this package
-// never agrees to compress with a smaller one: a client offer that demands
-// server_max_window_bits below 15 is declined (the next offer, or no
-// compression, is used instead), and the Dialer never offers
-// client_max_window_bits. Peers may use any window when they compress:
-// decompression handles all of them.
+// Every window size is accepted in both roles. compress/flate always
+// compresses with a 32 KiB window, so when the peer limits this side's
+// window to less (server_max_window_bits or client_max_window_bits below
+// 15) messages are compressed with Huffman coding only (flate.HuffmanOnly):
+// a stream without back-references is valid for every window, but the
+// ratio drops to what entropy coding alone gives (JSON shrinks to 55-70%
+// of its size instead of 25-30%; varied binary data not at all).
+// Decompression handles every window.
 type CompressionMode int
 
 const (
@@ -32,15 +32,18 @@ const (
 	// no compression memory: the mode for servers with many connections.
 	// A Dialer in this mode also offers plain client_no_context_takeover
 	// as a fallback; a server that takes it keeps its window, and the
-	// client then keeps 32 KiB of history to decompress.
+	// client then keeps up to 32 KiB of history to decompress.
 	CompressionNoContextTakeover
 
 	// CompressionContextTakeover keeps the compression window across the
 	// messages of a connection, for a better ratio on streams of similar
-	// messages. It costs memory for as long as the connection lives: a
-	// compressor (about 1.2 MiB of heap reserved, some 175 KiB of it
-	// touched) and 32 KiB of history for decompression, unless the peer
-	// asks otherwise.
+	// messages. A connection that is writing keeps its compressor; one
+	// that has not written a compressed message for about a second gives
+	// the compressor back to a pool and keeps only the history that the
+	// next message may refer to (at most 32 KiB each way, less with
+	// smaller windows), from which a pooled compressor is primed when it
+	// writes again. Decompressors are pooled between messages and primed
+	// with the received history.
 	CompressionContextTakeover
 )
 
@@ -57,6 +60,17 @@ type deflateParams struct {
 	// The peer resets its compressor after every message, so no history
 	// needs to be kept for decompression.
 	readNoContext bool
+	// The LZ77 window, as a power of two (8-15), that this side may use
+	// when compressing and that the peer uses; 0 means 15.
+	writeBits, readBits int
+}
+
+// window returns the size in bytes of a window of bits (0 meaning 15).
+func window(bits int) int {
+	if bits == 0 {
+		bits = 15
+	}
+	return 1 << bits
 }
 
 // offerParams parses and validates one permessage-deflate offer or
@@ -139,9 +153,6 @@ func negotiateDeflate(offers []extension, mode CompressionMode) (resp string, pa
 		if !valid {
 			continue
 		}
-		if o.serverMaxBits != 0 && o.serverMaxBits < 15 {
-			continue // compress/flate cannot limit its window: decline
-		}
 		r := extension{name: extDeflate}
 		p := &deflateParams{}
 		if o.serverNoContext || mode == CompressionNoContextTakeover {
@@ -153,21 +164,35 @@ func negotiateDeflate(offers []extension, mode CompressionMode) (resp string, pa
 			r.params = append(r.params, extensionParam{name: "client_no_context_takeover"})
 			p.readNoContext = true
 		}
+		if o.serverMaxBits != 0 {
+			// RFC 7692 section 7.1.2.1: the offer is accepted only by
+			// answering with the same or a smaller value. Below 15 the
+			// writer compresses without back-references.
+			r.params = append(r.params, extensionParam{name: "server_max_window_bits", value: strconv.Itoa(o.serverMaxBits), hasValue: true})
+			p.writeBits = o.serverMaxBits
+		}
+		if o.clientMaxBits > 0 {
+			// The client will not use a larger window (section 7.1.2.2),
+			// so less history is kept for decompression. No answer is
+			// needed; we never ask for a smaller window than offered.
+			p.readBits = o.clientMaxBits
+		}
 		return r.String(), p, true
 	}
 	return "", nil, false
 }
 
-// deflateOffer is the Sec-WebSocket-Extensions value a Dialer sends. In
-// no-context-takeover mode a second, plainer offer follows, because some
-// servers refuse the whole handshake rather than decline an offer that
-// asks them to reset their compressor.
+// deflateOffer is the Sec-WebSocket-Extensions value a Dialer sends. It
+// offers client_max_window_bits, so that a server may ask for a smaller
+// window, which the Dialer honours. In no-context-takeover mode a second,
+// plainer offer follows, because some servers refuse the whole handshake
+// rather than decline an offer that asks them to reset their compressor.
 func deflateOffer(mode CompressionMode) string {
 	if mode == CompressionNoContextTakeover {
-		return extDeflate + "; server_no_context_takeover; client_no_context_takeover, " +
-			extDeflate + "; client_no_context_takeover"
+		return extDeflate + "; server_no_context_takeover; client_no_context_takeover; client_max_window_bits, " +
+			extDeflate + "; client_no_context_takeover; client_max_window_bits"
 	}
-	return extDeflate
+	return extDeflate + "; client_max_window_bits"
 }
 
 // acceptDeflateResponse checks the server's answer to our offer.
@@ -182,35 +207,14 @@ func acceptDeflateResponse(exts []extension, mode CompressionMode) (*deflatePara
 	if !ok {
 		return nil, errors.New("invalid permessage-deflate response " + strconv.Quote(exts[0].String()))
 	}
-	if o.clientMaxBits != 0 && o.clientMaxBits < 15 {
-		return nil, errors.New("server asked for client_max_window_bits, which was not offered")
-	}
+	// A server may limit its own window (server_max_window_bits) and, as
+	// we offered client_max_window_bits, ours (8-15): both are honoured.
 	return &deflateParams{
 		writeNoContext: o.clientNoContext || mode == CompressionNoContextTakeover,
 		readNoContext:  o.serverNoContext,
+		writeBits:      o.clientMaxBits,
+		readBits:       o.serverMaxBits,
 	}, nil
-}
-
-// ---- pools ----
-
-var flateWriters sync.Pool // *flate.Writer at flate.BestSpeed
-var flateReaders sync.Pool // io.ReadCloser implementing flate.Resetter
-
-func getFlateWriter(w io.Writer) *flate.Writer {
-	if fw, ok := flateWriters.Get().(*flate.Writer); ok {
-		fw.Reset(w)
-		return fw
-	}
-	fw, _ := flate.NewWriter(w, flate.BestSpeed)
-	return fw
-}
-
-func getFlateReader(r io.Reader, dict []byte) io.ReadCloser {
-	if fr, ok := flateReaders.Get().(io.ReadCloser); ok {
-		fr.(flate.Resetter).Reset(r, dict)
-		return fr
-	}
-	return flate.NewReaderDict(r, dict)
 }
 
 // ---- reading ----
@@ -295,15 +299,24 @@ func (s *inflateSource) ReadByte() (byte, error) {
 	}
 }
 
-// inflater is a Conn's decompression state.
+// inflater is a Conn's decompression state. Its decompressor comes from
+// a pool for each message: compress/flate cannot continue a stream across
+// messages (it needs the final block appended to each), so every message
+// starts from a Reset primed with the history anyway, and an idle
+// connection keeps only that history.
 type inflater struct {
 	src     inflateSource
 	fr      io.ReadCloser // from the pool while a message is read
-	history []byte        // last 32 KiB of output, for context takeover
+	history []byte        // last window bytes of output, for context takeover
+	window  int           // the peer's window size in bytes
 	keep    bool          // keep history across messages
 }
 
-const maxWindow = 32 << 10
+// init sets the inflater up for the agreed parameters.
+func (f *inflater) init(p *deflateParams) {
+	f.keep = !p.readNoContext
+	f.window = window(p.readBits)
+}
 
 // begin prepares to decompress a new message.
 func (f *inflater) begin(c *Conn) {
@@ -347,16 +360,18 @@ func (f *inflater) read(p []byte) (int, error) {
 var errCorruptDeflate = errors.New("invalid deflate data")
 
 // remember appends output to the history window.
-func (f *inflater) remember(p []byte) {
-	if len(p) >= maxWindow {
-		f.history = append(f.history[:0], p[len(p)-maxWindow:]...)
-		return
+func (f *inflater) remember(p []byte) { f.history = appendWindow(f.history, p, f.window) }
+
+// appendWindow appends p to h and keeps only the last max bytes.
+func appendWindow(h, p []byte, max int) []byte {
+	if len(p) >= max {
+		return append(h[:0], p[len(p)-max:]...)
 	}
-	if len(f.history)+len(p) > maxWindow {
-		drop := len(f.history) + len(p) - maxWindow
-		f.history = f.history[:copy(f.history, f.history[drop:])]
+	if len(h)+len(p) > max {
+		drop := len(h) + len(p) - max
+		h = h[:copy(h, h[drop:])]
 	}
-	f.history = append(f.history, p...)
+	return append(h, p...)
 }
 
 // end returns the decompressor to the pool.
@@ -371,10 +386,17 @@ func (f *inflater) end() {
 
 // deflateSink receives the compressor's output into the message writer's
 // buffer, sending full buffers as frames but always holding back the last
-// four bytes, which may be the sync-flush tail to strip.
-type deflateSink struct{ w *messageWriter }
+// four bytes, which may be the sync-flush tail to strip. While a pooled
+// compressor is primed with history it drops the output instead.
+type deflateSink struct {
+	w       *messageWriter
+	discard bool
+}
 
-func (s deflateSink) Write(p []byte) (int, error) {
+func (s *deflateSink) Write(p []byte) (int, error) {
+	if s.discard {
+		return len(p), nil
+	}
 	w := s.w
 	buf := w.c.wbuf
 	total := len(p)
@@ -389,43 +411,4 @@ func (s deflateSink) Write(p []byte) (int, error) {
 		p = p[m:]
 	}
 	return total, nil
-}
-
-// deflater is a Conn's compression state.
-type deflater struct {
-	fw   *flate.Writer // nil when pooled away between messages
-	keep bool          // context takeover: keep fw across messages
-}
-
-// begin prepares the compressor for a message written through w.
-func (d *deflater) begin(w *messageWriter) {
-	if d.fw == nil {
-		d.fw = getFlateWriter(deflateSink{w})
-	}
-}
-
-// finish flushes the message's compressed data and strips the tail. The
-// caller then sends the final frame.
-func (d *deflater) finish(w *messageWriter) error {
-	if err := d.fw.Flush(); err != nil {
-		return err
-	}
-	buf := w.c.wbuf
-	if w.n-maxHeaderLen < 4 || string(buf[w.n-4:w.n]) != "\x00\x00\xff\xff" {
-		return errors.New("websocket: compressor output lacks the sync-flush tail")
-	}
-	w.n -= 4
-	if !d.keep {
-		flateWriters.Put(d.fw)
-		d.fw = nil
-	}
-	return nil
-}
-
-// release gives the compressor back after a failed message or on close.
-func (d *deflater) release() {
-	if d.fw != nil && !d.keep {
-		flateWriters.Put(d.fw)
-		d.fw = nil
-	}
 }

@@ -30,11 +30,13 @@ func TestNegotiateDeflate(t *testing.T) {
 		{"permessage-deflate; client_max_window_bits=10", CompressionContextTakeover, "permessage-deflate"},
 		{"permessage-deflate; server_no_context_takeover", CompressionContextTakeover, "permessage-deflate; server_no_context_takeover"},
 		{"permessage-deflate; client_no_context_takeover", CompressionContextTakeover, "permessage-deflate; client_no_context_takeover"},
-		{"permessage-deflate; server_max_window_bits=15", CompressionContextTakeover, "permessage-deflate"},
-		// Cannot be honoured by compress/flate: declined, not lied about.
-		{"permessage-deflate; server_max_window_bits=10", CompressionContextTakeover, ""},
+		// RFC 7692 section 7.1.2.1: server_max_window_bits is answered
+		// (every size and combination: compress_window_test.go).
+		{"permessage-deflate; server_max_window_bits=15", CompressionContextTakeover, "permessage-deflate; server_max_window_bits=15"},
+		{"permessage-deflate; server_max_window_bits=10", CompressionContextTakeover, "permessage-deflate; server_max_window_bits=10"},
 		// The first acceptable offer wins.
-		{"permessage-deflate; server_max_window_bits=9, permessage-deflate; client_max_window_bits", CompressionContextTakeover, "permessage-deflate"},
+		{"permessage-deflate; server_max_window_bits=9, permessage-deflate; client_max_window_bits", CompressionContextTakeover, "permessage-deflate; server_max_window_bits=9"},
+		{"permessage-deflate; server_max_window_bits=99, permessage-deflate; client_max_window_bits", CompressionContextTakeover, "permessage-deflate"},
 		{"x-webkit-deflate-frame, permessage-deflate", CompressionContextTakeover, "permessage-deflate"},
 		// Malformed offers are declined.
 		{"permessage-deflate; server_max_window_bits", CompressionContextTakeover, ""},
@@ -75,8 +77,8 @@ func TestAcceptDeflateResponse(t *testing.T) {
 		{"permessage-deflate; server_no_context_takeover; client_no_context_takeover", CompressionNoContextTakeover, true, true, true},
 		{"permessage-deflate; client_no_context_takeover", CompressionNoContextTakeover, true, false, true}, // took the fallback offer
 		{"permessage-deflate", CompressionNoContextTakeover, true, false, true},
-		{"permessage-deflate", CompressionDisabled, false, false, false}, // not offered
-		{"permessage-deflate; client_max_window_bits=12", CompressionContextTakeover, false, false, false},
+		{"permessage-deflate", CompressionDisabled, false, false, false},                                  // not offered
+		{"permessage-deflate; client_max_window_bits=12", CompressionContextTakeover, true, false, false}, // offered, honoured
 		{"permessage-deflate; client_max_window_bits", CompressionContextTakeover, false, false, false},
 		{"permessage-deflate; bogus", CompressionContextTakeover, false, false, false},
 		{"permessage-deflate, permessage-deflate", CompressionContextTakeover, false, false, false},

@@ -181,8 +181,8 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 	}
 	if cfg.deflate != nil {
 		c.deflate = cfg.deflate
-		c.inf.keep = !cfg.deflate.readNoContext
-		c.def.keep = !cfg.deflate.writeNoContext
+		c.inf.init(cfg.deflate) // deflate: window and context takeover
+		c.def.init(c, cfg.deflate)
 		c.writeCompress.Store(true)
 		c.compressMin.Store(DefaultCompressionThreshold)
 	}

@@ -29,6 +29,8 @@ import (
 const (
 	deflateNoContext = "; server_no_context_takeover; client_no_context_takeover"
 	pyServerBits     = "; server_max_window_bits=12" // py_server.py --deflate always limits its window
+	// ... and, as our Dialer offers client_max_window_bits, ours.
+	pyClientBits = "; client_max_window_bits=12"
 )
 
 var compressModes = []struct {
@@ -55,14 +57,31 @@ func interopMatrixPayload() int64 {
 // highly compressible.
 func checkWire(t *testing.T, r *wireRelay) {
 	t.Helper()
+	checkWireHuffmanUp(t, r, false)
+}
+
+// checkWireHuffmanUp is checkWire where, with huffmanUp, our client was
+// given a window below 15 and compresses with Huffman coding only: the
+// upward traffic must then be smaller than the payload (the text shrinks)
+// but far larger than with back-references. interopClientExtra is what
+// runClientMatrixWith sends beyond the matrix.
+func checkWireHuffmanUp(t *testing.T, r *wireRelay, huffmanUp bool) {
+	t.Helper()
 	payload := interopMatrixPayload()
 	up, down := r.up.Load(), r.down.Load()
 	t.Logf("wire: %d bytes up, %d down, for %d payload bytes each way (%.1f%%, %.1f%%)",
 		up, down, payload, 100*float64(up)/float64(payload), 100*float64(down)/float64(payload))
-	if up > payload/4 || down > payload/4 {
+	if down > payload/4 || (!huffmanUp && up > payload/4) {
 		t.Errorf("wire: %d bytes up, %d down for %d bytes of compressible payload each way: not compressed", up, down, payload)
 	}
+	if sent := payload + interopClientExtra; huffmanUp && (up >= sent || up < sent/2) {
+		t.Errorf("wire: %d bytes up for %d bytes sent with Huffman coding only: want between half and all of it", up, sent)
+	}
 }
+
+// interopClientExtra is the payload that runClientMatrixWith sends beyond
+// the matrix: the fragmented messages.
+var interopClientExtra = int64(1<<20 + len(interopUTF8))
 
 // ---- Our server, peer clients ----
 
@@ -204,18 +223,20 @@ func TestInteropClientCompression(t *testing.T) {
 		forcesNoContext bool
 		// What the server adds to any answer.
 		extra string
+		// The server limits our window below 15 (Huffman coding only).
+		smallClientWindow bool
 		// The server refuses an offer of server_no_context_takeover (ws
 		// answers 400 if no other offer is acceptable), so it takes the
 		// Dialer's fallback offer.
 		rejectsServerNoContext bool
 	}{
 		// ws_server.js --deflate sets serverNoContextTakeover: false.
-		{"node-deflate", peerNode, []string{"--deflate"}, false, "", true},
-		{"node-deflate-no-context-takeover", peerNode, []string{"--deflate", "--no-context-takeover"}, true, "", false},
-		{"node-deflate-defaults", peerNode, []string{"--deflate-defaults"}, false, "", false},
-		// Python accepts any offer and limits its own window to 4 KiB.
-		{"python-deflate", peerPython, []string{"--deflate"}, false, pyServerBits, false},
-		{"python-deflate-no-context-takeover", peerPython, []string{"--deflate", "--no-context-takeover"}, true, pyServerBits, false},
+		{"node-deflate", peerNode, []string{"--deflate"}, false, "", false, true},
+		{"node-deflate-no-context-takeover", peerNode, []string{"--deflate", "--no-context-takeover"}, true, "", false, false},
+		{"node-deflate-defaults", peerNode, []string{"--deflate-defaults"}, false, "", false, false},
+		// Python accepts any offer and limits both windows to 4 KiB.
+		{"python-deflate", peerPython, []string{"--deflate"}, false, pyServerBits + pyClientBits, true, false},
+		{"python-deflate-no-context-takeover", peerPython, []string{"--deflate", "--no-context-takeover"}, true, pyServerBits + pyClientBits, true, false},
 	}
 	for _, m := range compressModes {
 		for _, tc := range servers {
@@ -246,7 +267,7 @@ func TestInteropClientCompression(t *testing.T) {
 				if !c.PerMessageDeflate() {
 					t.Errorf("PerMessageDeflate() false, with %q answered", ext)
 				}
-				checkWire(t, relay)
+				checkWireHuffmanUp(t, relay, tc.smallClientWindow)
 				incompressibleTrip(t, d, relay)
 			})
 		}

@@ -82,7 +82,8 @@ func encodeFrame(h frameHeader, payload []byte) []byte {
 // but without encoding it again where the encoding can be shared.
 func (c *Conn) WritePreparedMessage(pm *PreparedMessage) error {
 	compress := c.deflate != nil && c.writeCompress.Load() && int64(len(pm.data)) >= c.compressMin.Load()
-	if !c.isServer || (compress && c.def.keep) || c.batching.Load() {
+	// The shared compressed frame has no context and uses a 32 KiB window.
+	if !c.isServer || (compress && (c.def.keep || c.def.huffman)) || c.batching.Load() {
 		return c.WriteMessage(pm.typ, pm.data)
 	}
 	frame, err := pm.frame(compress)

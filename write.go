@@ -295,7 +295,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	}
 	c := w.c
 	if w.compress {
-		return c.def.fw.Write(p)
+		return c.def.write(p) // deflate: keeps the history
 	}
 	total := 0
 	for len(p) > 0 {

@@ -5,7 +5,13 @@ Runs the same MATRIX as ws_client.js and matrix.html against an echo server.
 
 Usage:
   /usr/bin/python3 py_client.py <ws-url> [--deflate] [--no-context-takeover]
+                                [--server-max-window-bits=N] [--client-max-window-bits=N]
                                 [--subprotocol=name] [--timeout=ms]
+
+--server-max-window-bits=N offers server_max_window_bits=N (asks the server
+for a window of 2^N bytes, which the client's zlib decoder then enforces);
+--client-max-window-bits=N offers client_max_window_bits=N (the client
+compresses with at most 2^N). Without them, websockets' defaults apply.
 
 Prints exactly one JSON line on stdout:
   {"ok":bool,"errors":[...],"close":{"code":N,"reason":"..."},
@@ -82,11 +88,17 @@ async def main():
     exts = None
     if opts.get("deflate"):
         nct = bool(opts.get("no-context-takeover"))
+        windows = {}
+        if opts.get("server-max-window-bits"):
+            windows["server_max_window_bits"] = int(opts["server-max-window-bits"])
+        if opts.get("client-max-window-bits"):
+            windows["client_max_window_bits"] = int(opts["client-max-window-bits"])
         exts = [
             ClientPerMessageDeflateFactory(
                 server_no_context_takeover=nct,
                 client_no_context_takeover=nct,
                 compress_settings={"memLevel": 5},
+                **windows,
             )
         ]
     sub = opts.get("subprotocol")

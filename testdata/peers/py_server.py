@@ -5,7 +5,12 @@ python3-websockets, 10.x asyncio API). Run with /usr/bin/python3.
 Usage:
   /usr/bin/python3 py_server.py [--mode=echo|hello|malformed] [--frame=KIND]
                                 [--deflate|--no-deflate] [--no-context-takeover]
+                                [--server-max-window-bits=N|none]
+                                [--client-max-window-bits=N|none]
                                 [--subprotocols=a,b]
+
+The window options set the server's limits (default 12 for both, as in
+websockets' own default); "none" leaves a window unlimited.
 
 stdout protocol: the same lines as ws_server.js
   LISTEN <port> (first line), OPEN <path> <subprotocol|-> <extensions|->,
@@ -117,6 +122,11 @@ async def handler(ws):
         out(f"CLOSED {ws.close_code}" + (f" {reason}" if reason else ""))
 
 
+def window_arg(name):
+    v = ARGS.get(name, "12")
+    return None if v == "none" else int(v)
+
+
 def extensions():
     if not ARGS.get("deflate") or ARGS.get("no-deflate"):
         return None
@@ -126,8 +136,8 @@ def extensions():
         ServerPerMessageDeflateFactory(
             server_no_context_takeover=nct,
             client_no_context_takeover=nct,
-            server_max_window_bits=12,
-            client_max_window_bits=12,
+            server_max_window_bits=window_arg("server-max-window-bits"),
+            client_max_window_bits=window_arg("client-max-window-bits"),
             compress_settings={"memLevel": 5},
         )
     ]

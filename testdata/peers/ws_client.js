@@ -4,7 +4,8 @@
 //
 // Usage:
 //   node ws_client.js <ws-url> [--deflate] [--no-context-takeover]
-//                     [--deflate-defaults] [--subprotocol=name] [--timeout=ms]
+//                     [--deflate-defaults] [--server-max-window-bits=N]
+//                     [--client-max-window-bits=N] [--subprotocol=name] [--timeout=ms]
 //
 // --deflate sets both *NoContextTakeover options explicitly (false unless
 // --no-context-takeover), so ws refuses a server's unsolicited
@@ -50,13 +51,19 @@ setTimeout(() => {
 }, Number(opt('timeout', 60000))).unref();
 
 const noTakeover = flag('no-context-takeover');
+// --server-max-window-bits=N / --client-max-window-bits=N: ws's
+// serverMaxWindowBits / clientMaxWindowBits (offered; ws's zlib decoder
+// then enforces the server's window).
+const windowOpts = {};
+if (opt('server-max-window-bits')) windowOpts.serverMaxWindowBits = Number(opt('server-max-window-bits'));
+if (opt('client-max-window-bits')) windowOpts.clientMaxWindowBits = Number(opt('client-max-window-bits'));
 const protocols = opt('subprotocol') ? [opt('subprotocol')] : [];
 const ws = new WebSocket(url, protocols, {
   maxPayload: 64 << 20,
   perMessageDeflate: flag('deflate-defaults')
     ? { threshold: 0 }
     : flag('deflate')
-      ? { threshold: 0, serverNoContextTakeover: noTakeover, clientNoContextTakeover: noTakeover }
+      ? { threshold: 0, serverNoContextTakeover: noTakeover, clientNoContextTakeover: noTakeover, ...windowOpts }
       : false,
 });
 

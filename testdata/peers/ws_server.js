@@ -5,7 +5,8 @@
 // Usage:
 //   node ws_server.js [--mode=echo|hello|malformed] [--frame=KIND]
 //                     [--deflate|--no-deflate] [--no-context-takeover]
-//                     [--deflate-defaults] [--subprotocols=a,b]
+//                     [--deflate-defaults] [--server-max-window-bits=N]
+//                     [--client-max-window-bits=N] [--subprotocols=a,b]
 //
 // --deflate sets both *NoContextTakeover options explicitly (false unless
 // --no-context-takeover), so ws answers an offer of server_no_context_takeover
@@ -54,6 +55,11 @@ if (mode === 'malformed' && !MALFORMED[frameKind]) {
 
 const deflate = Boolean(args.deflate) && !args['no-deflate'];
 const noTakeover = Boolean(args['no-context-takeover']);
+// --server-max-window-bits=N / --client-max-window-bits=N: ws's
+// serverMaxWindowBits / clientMaxWindowBits (with --deflate).
+const windowOpts = {};
+if (args['server-max-window-bits']) windowOpts.serverMaxWindowBits = Number(args['server-max-window-bits']);
+if (args['client-max-window-bits']) windowOpts.clientMaxWindowBits = Number(args['client-max-window-bits']);
 const subprotocols = args.subprotocols ? String(args.subprotocols).split(',') : [];
 
 const wss = new WebSocketServer({
@@ -64,7 +70,7 @@ const wss = new WebSocketServer({
   perMessageDeflate: args['deflate-defaults']
     ? { threshold: 0 }
     : deflate
-      ? { threshold: 0, serverNoContextTakeover: noTakeover, clientNoContextTakeover: noTakeover }
+      ? { threshold: 0, serverNoContextTakeover: noTakeover, clientNoContextTakeover: noTakeover, ...windowOpts }
       : false,
   // Pick the first of our protocols that the client offered (server preference).
   handleProtocols: (offered) => subprotocols.find((p) => offered.has(p)) || false,

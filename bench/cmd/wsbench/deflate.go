@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,19 +24,21 @@ import (
 
 var deflateSizes = []int{1 << 10, 16 << 10}
 
-// deflateIdleVariants are the library/mode pairs of the idle benchmark.
-var deflateIdleVariants = []struct {
-	lib  string
-	mode bench.DeflateMode
-}{
-	{"gorilla", bench.DeflateNoContext},
-	{"wsstd", bench.DeflateNoContext},
-	{"wsstd", bench.DeflateContext},
-}
+// deflateIdleWindow is the mode of the idle benchmark's extra row: context
+// takeover with both windows limited to 2^10 by the client's offer.
+const deflateIdleWindow bench.DeflateMode = "context takeover, windows 2^10"
+
+// deflateIdleModes are the rows of the idle benchmark.
+var deflateIdleModes = []bench.DeflateMode{bench.DeflateNoContext, bench.DeflateContext, deflateIdleWindow}
+
+// deflateIdleSettle is how long the idle benchmark lets connections sit
+// before measuring: a library may give compression state back when a
+// connection has been idle for a while (wsstd does after 1-2 s).
+const deflateIdleSettle = 3 * time.Second
 
 // deflatePath is the child's route for mode (see serve.go).
 func deflatePath(m bench.DeflateMode) string {
-	if m == bench.DeflateContext {
+	if m == bench.DeflateContext || m == deflateIdleWindow {
 		return "/deflate/ctx"
 	}
 	return "/deflate/noctx"
@@ -43,8 +46,11 @@ func deflatePath(m bench.DeflateMode) string {
 
 // deflateOffer is the raw client's Sec-WebSocket-Extensions offer for mode.
 func deflateOffer(m bench.DeflateMode) string {
-	if m == bench.DeflateContext {
+	switch m {
+	case bench.DeflateContext:
 		return "permessage-deflate"
+	case deflateIdleWindow:
+		return "permessage-deflate; server_max_window_bits=10; client_max_window_bits=10"
 	}
 	return "permessage-deflate; client_no_context_takeover; server_no_context_takeover"
 }
@@ -54,6 +60,9 @@ func deflater(l bench.Lib, m bench.DeflateMode) (bench.Deflater, string) {
 	d, ok := l.(bench.Deflater)
 	if !ok {
 		return nil, "no permessage-deflate in this adapter"
+	}
+	if m == deflateIdleWindow {
+		m = bench.DeflateContext
 	}
 	if why := d.DeflateSupport(m); why != "" {
 		return nil, why
@@ -115,21 +124,15 @@ func benchDeflate(rep *report, cfg config, libs []bench.Lib) {
 	}
 	rep.note("deflate-alloc", "Bytes/msg of libraries that pool compressors (sync.Pool) swing from run to run: a GC during the "+
 		"window empties the pool and the next message allocates a whole new compressor (hundreds of KiB). Use several rounds.")
-	// 3. Idle memory.
+	// 3. Compression ratio.
+	benchDeflateRatio(rep, cfg, libs)
+	// 4. Idle memory.
 	n := cfg.deflateIdleConns
-	for _, mode := range bench.DeflateModes {
+	for _, mode := range deflateIdleModes {
 		rowRSS := fmt.Sprintf("%s · RSS delta per conn (%d conns)", mode, n)
 		rowHS := fmt.Sprintf("%s · HeapInuse+StackInuse per conn", mode)
 		for _, l := range libs {
-			want := false
-			for _, v := range deflateIdleVariants {
-				want = want || (v.lib == l.Name() && v.mode == mode)
-			}
-			if !want {
-				why := "not measured (gorilla and wsstd only)"
-				if _, w := deflater(l, mode); w != "" {
-					why = w
-				}
+			if _, why := deflater(l, mode); why != "" {
 				rep.na("deflate-idle", rowRSS, l.Name(), why, fmtBytes)
 				rep.na("deflate-idle", rowHS, l.Name(), why, fmtBytes)
 				continue
@@ -298,7 +301,7 @@ func runDeflateIdle(name string, mode bench.DeflateMode, n int) (rss, heapStack 
 		if err != nil {
 			return nil, err
 		}
-		if err := bench.CheckDeflateExt(c.Ext, mode); err != nil {
+		if err := checkIdleExt(c.Ext, mode); err != nil {
 			c.CloseNow()
 			return nil, notNegotiated{err}
 		}
@@ -332,6 +335,133 @@ func runDeflateIdle(name string, mode bench.DeflateMode, n int) (rss, heapStack 
 		}
 		return err
 	}
-	rss, heapStack, _, err = runIdleWith(name, n, dial, probe)
+	rss, heapStack, _, err = runIdleSettle(name, n, dial, probe, deflateIdleSettle)
 	return rss, heapStack, err
+}
+
+// checkIdleExt checks the answer to deflateOffer(mode).
+func checkIdleExt(ext string, mode bench.DeflateMode) error {
+	if mode != deflateIdleWindow {
+		return bench.CheckDeflateExt(ext, mode)
+	}
+	if err := bench.CheckDeflateExt(ext, bench.DeflateContext); err != nil {
+		return err
+	}
+	if !strings.Contains(ext, "server_max_window_bits=10") && !strings.Contains(ext, "server_max_window_bits=9") &&
+		!strings.Contains(ext, "server_max_window_bits=8") {
+		return fmt.Errorf("server did not limit its window to 2^10 (response %q)", ext)
+	}
+	return nil
+}
+
+// benchDeflateRatio measures the compression ratio of a stream of small
+// JSON messages: the bytes on the wire each way (frames, without the
+// handshake) over the payload bytes, library client and server of the
+// same library in this process.
+func benchDeflateRatio(rep *report, cfg config, libs []bench.Lib) {
+	count := 2000
+	if cfg.quick {
+		count = 500
+	}
+	for _, size := range []int{256, 1 << 10} {
+		msgs := make([][]byte, count)
+		for i := range msgs {
+			msgs[i] = bench.JSONMessageSeed(size, i)
+		}
+		for _, mode := range bench.DeflateModes {
+			rowUp := fmt.Sprintf("%s · %s · client → server", sizeName(size), mode)
+			rowDown := fmt.Sprintf("%s · %s · server → client", sizeName(size), mode)
+			for _, l := range libs {
+				d, why := deflater(l, mode)
+				if d == nil {
+					rep.na("deflate-ratio", rowUp, l.Name(), why, fmtPct)
+					rep.na("deflate-ratio", rowDown, l.Name(), why, fmtPct)
+					continue
+				}
+				up, down, err := runDeflateRatio(d, mode, msgs)
+				if rep.deflateErr("deflate-ratio", rowUp, l.Name(), err, fmtPct) {
+					rep.deflateErr("deflate-ratio", rowDown, l.Name(), err, fmtPct)
+					continue
+				}
+				rep.add("deflate-ratio", rowUp, l.Name(), up, fmtPct)
+				rep.add("deflate-ratio", rowDown, l.Name(), down, fmtPct)
+			}
+			logf("deflate ratio %s %s done", sizeName(size), mode)
+		}
+	}
+}
+
+func fmtPct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
+
+// countingListener counts the bytes its connections read and write.
+type countingListener struct {
+	net.Listener
+	in, out atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, l: l}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	l *countingListener
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.l.in.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.l.out.Add(int64(n))
+	return n, err
+}
+
+// runDeflateRatio echoes msgs over one connection through a counting
+// listener and returns wire bytes ÷ payload bytes, client to server and
+// back. The wrapper hides the socket from libraries that use it directly,
+// which changes their speed, not their output.
+func runDeflateRatio(d bench.Deflater, mode bench.DeflateMode, msgs [][]byte) (up, down float64, err error) {
+	ln0, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	ln := &countingListener{Listener: ln0}
+	srv := &http.Server{Handler: d.DeflateEchoHandler(mode), ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(ln)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, ext, err := d.DeflateDial(ctx, "ws://"+ln.Addr().String()+"/", mode)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	if err := bench.CheckDeflateExt(ext, mode); err != nil {
+		return 0, 0, notNegotiated{err}
+	}
+	// The handshake is done once the client has its response; the server
+	// may still be writing nothing more.
+	in0, out0 := ln.in.Load(), ln.out.Load()
+	var buf []byte
+	payload := 0
+	for _, m := range msgs {
+		out, err := c.RoundTrip(m, buf)
+		if err != nil {
+			return 0, 0, err
+		}
+		if !bytes.Equal(out, m) {
+			return 0, 0, fmt.Errorf("echo differs (%d bytes, want %d)", len(out), len(m))
+		}
+		buf = out
+		payload += len(m)
+	}
+	return float64(ln.in.Load()-in0) / float64(payload), float64(ln.out.Load()-out0) / float64(payload), nil
 }

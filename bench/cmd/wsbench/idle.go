@@ -48,6 +48,12 @@ func runIdle(name string, n int) (rss, heapStack, goroutines float64, err error)
 // upgrade and anything else before going idle) and the liveness probe
 // given by the caller.
 func runIdleWith(name string, n int, dial func(addr string) (*bench.RawConn, error), probe func(*bench.RawConn) error) (rss, heapStack, goroutines float64, err error) {
+	return runIdleSettle(name, n, dial, probe, 0)
+}
+
+// runIdleSettle is runIdleWith that lets the connections sit idle for
+// settle more before measuring.
+func runIdleSettle(name string, n int, dial func(addr string) (*bench.RawConn, error), probe func(*bench.RawConn) error, settle time.Duration) (rss, heapStack, goroutines float64, err error) {
 	srv, err := startChild(name)
 	if err != nil {
 		return 0, 0, 0, err
@@ -81,6 +87,7 @@ func runIdleWith(name string, n int, dial func(addr string) (*bench.RawConn, err
 		}
 		prev = s.Goroutines
 	}
+	time.Sleep(settle)
 	s1, err := srv.stats(true)
 	if err != nil {
 		return 0, 0, 0, err
