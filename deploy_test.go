@@ -609,3 +609,57 @@ func TestDeployDocsMatchConfigs(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployEchoExampleBehindNginx: examples/echo, as the README runs it,
+// behind nginx. With the README's config a browser's handshake (its
+// Origin names nginx) is echoed; without the Host line it is refused, and
+// the example's log says why and what to change.
+func TestDeployEchoExampleBehindNginx(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "nginx", "-v")
+	bin := filepath.Join(t.TempDir(), "echo")
+	if out, err := exec.Command("go", "build", "-o", bin, "./examples/echo").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./examples/echo: %v\n%s", err, out)
+	}
+	backend := freeLoopbackAddr(t)
+	echo := startPeerProc(t, context.Background(), "examples/echo", bin, "-addr", backend)
+	waitListening(t, echo, backend)
+
+	for _, tc := range []struct {
+		name   string
+		oldnew []string
+		status int
+	}{
+		{"README config", nil, http.StatusSwitchingProtocols},
+		{"without Host", []string{nginxHostLine, ""}, http.StatusForbidden},
+	} {
+		listen := freeLoopbackAddr(t)
+		base := startNginx(t, nginxSite(t, listen, backend, tc.oldnew...), listen)
+		f := front{name: "nginx, " + tc.name, base: base}
+		c, resp, err := f.dialer(t).Dial(context.Background(), f.wsURL(), http.Header{"Origin": {base}})
+		if resp == nil || resp.StatusCode != tc.status {
+			t.Fatalf("%s: dial with Origin %s: %v, want status %d", tc.name, base, err, tc.status)
+		}
+		if c == nil {
+			continue
+		}
+		c.SetDeadline(time.Now().Add(15 * time.Second))
+		if err := c.WriteMessage(TextMessage, []byte("Hello, Server!")); err != nil {
+			t.Fatal(err)
+		}
+		if _, p, err := c.ReadMessage(); err != nil || string(p) != "Hello, Server!" {
+			t.Errorf("%s: echo %q, %v", tc.name, p, err)
+		}
+		c.Close()
+	}
+	const want = "refused /ws from 127.0.0.1:" // then nginx's port
+	deadline := time.Now().Add(peerLineTimeout)
+	for !strings.Contains(echo.stderr.String(), nginxHostLine) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if log := echo.stderr.String(); !strings.Contains(log, want) || !strings.Contains(log, "403 websocket: origin") || !strings.Contains(log, nginxHostLine) {
+		t.Errorf("the example's log does not say why it refused the handshake:\n%s", log)
+	} else {
+		t.Logf("examples/echo logged:\n%s", log)
+	}
+}
