@@ -447,11 +447,22 @@ func checkFronts(t *testing.T, b *deployBackend, fronts ...front) {
 			f.nodeArgv("node", "ws_wait_close.js", f.wsURL(), "hold")...)
 	}
 	// Every page and holder must hold before the shutdown.
-	for held := 0; held < 2*len(fronts); held++ {
+	deadline := time.After(peerBrowserLimit)
+	for held := 0; held < 2*len(fronts); {
 		select {
 		case <-b.holds:
-		case <-time.After(peerBrowserLimit):
+			held++
+		case <-deadline:
 			t.Fatalf("only %d of %d connections reached \"hold\"", held, 2*len(fronts))
+		case <-time.After(100 * time.Millisecond):
+			// A client that exits first will never hold.
+			for _, p := range append(pages, holders...) {
+				select {
+				case <-p.done:
+					t.Fatalf("%s exited (%v) before holding: %q; stderr:\n%s", p.name, p.err, p.out.all(), p.stderr.String())
+				default:
+				}
+			}
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

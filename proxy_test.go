@@ -248,7 +248,7 @@ func startSquid(t *testing.T, auth bool) *squidProxy {
 	fmt.Fprintf(&b, "http_port %s\n", addr)
 	fmt.Fprintf(&b, "pid_filename none\ncache_log /dev/null\naccess_log stdio:%s\n", s.accessLog)
 	fmt.Fprintf(&b, "cache deny all\nnetdb_filename none\ncoredump_dir %s\nshutdown_lifetime 0 seconds\n", dir)
-	fmt.Fprintf(&b, "hosts_file %s\n", hosts)
+	fmt.Fprintf(&b, "hosts_file %s\npinger_enable off\n", hosts)
 	if auth {
 		helper := filepath.Join(dir, "auth.sh")
 		script := fmt.Sprintf("#!/bin/sh\n# squid basic auth helper: one \"user password\" line in, OK or ERR out.\n"+
@@ -434,7 +434,7 @@ func TestProxyEnvChild(t *testing.T) {
 // "ERR ...".
 func runProxyEnvChild(t *testing.T, rootPEM string, env []string, urls ...string) map[string]string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestProxyEnvChild$", "-test.v")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestProxyEnvChild$", "-test.v", "-test.timeout=90s")
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch strings.ToUpper(k) {
@@ -478,11 +478,13 @@ func TestProxyFromEnvironment(t *testing.T) {
 
 	// Each variable applies to its own scheme; the other goes direct
 	// (proxyTestHost resolves through the child's dial function).
-	res := runProxyEnvChild(t, pki.rootPEM, []string{"HTTPS_PROXY=" + withCreds.String()}, wss)
-	if res[wss] != "OK" {
-		t.Errorf("HTTPS_PROXY, %s: %s", wss, res[wss])
+	res := runProxyEnvChild(t, pki.rootPEM, []string{"HTTPS_PROXY=" + withCreds.String()}, ws, wss)
+	if res[ws] != "OK" || res[wss] != "OK" {
+		t.Errorf("HTTPS_PROXY: %q", res)
 	}
-	sq.waitConnects(t, proxyTestHost+":"+wssPort)
+	if got := sq.waitConnects(t, proxyTestHost+":"+wssPort); len(got) != 1 {
+		t.Errorf("with HTTPS_PROXY alone, squid tunnelled %q, want only the wss target", got)
+	}
 
 	// Loopback targets first: had they gone through squid, it would log
 	// them before the proxied dial that follows.
