@@ -373,17 +373,24 @@ func (f front) dialer(t *testing.T) *Dialer {
 	return d
 }
 
-// browserPage starts browser.js on deploy.html through f.
-func (f front) browserPage(t *testing.T, query string) *peerProc {
-	argv := []string{"node", "browser.js", f.base + "/deploy.html" + query, fmt.Sprintf("--timeout=%d", peerPageTimeout)}
-	if f.rootCA != "" {
-		// Chromium on Linux keeps its trust store in the profile's NSS
-		// database; the test's throw-away profile trusts nothing extra.
-		argv = append([]string{"env", "CHROMIUM_IGNORE_CERT_ERRORS=1"}, argv...)
+// startPages opens deploy.html (with query) through each front, all in
+// one Chromium (pages.js): a browser launch is the slowest step here.
+func startPages(t *testing.T, query string, fronts ...front) *peerProc {
+	argv := []string{"node", "pages.js"}
+	var names []string
+	for _, f := range fronts {
+		argv = append(argv, f.base+"/deploy.html"+query)
+		names = append(names, f.name)
+		if f.rootCA != "" && argv[0] != "env" {
+			// Chromium on Linux keeps its trust store in the profile's
+			// NSS database; the throw-away profile trusts nothing extra.
+			argv = append([]string{"env", "CHROMIUM_IGNORE_CERT_ERRORS=1"}, argv...)
+		}
 	}
+	argv = append(argv, fmt.Sprintf("--timeout=%d", peerPageTimeout))
 	ctx, cancel := context.WithTimeout(context.Background(), peerBrowserLimit)
 	t.Cleanup(cancel)
-	return startPeerProc(t, ctx, "chromium via "+f.name, argv...)
+	return startPeerProc(t, ctx, "chromium via "+strings.Join(names, ", "), argv...)
 }
 
 // deployPageResult is window.testResult of deploy.html.
@@ -397,40 +404,45 @@ type deployPageResult struct {
 	PageProtocol string `json:"pageProtocol"`
 }
 
-// pageResult waits for browser.js to finish and parses its result.
-func pageResult(t *testing.T, p *peerProc) deployPageResult {
+// pageResults waits for pages.js to finish and returns the result of
+// each page, in the order of its URLs.
+func pageResults(t *testing.T, p *peerProc, n int) []deployPageResult {
 	t.Helper()
 	select {
 	case <-p.done:
 	case <-time.After(peerBrowserLimit + 10*time.Second):
 		t.Fatalf("%s did not finish", p.name)
 	}
-	lines := p.out.all()
-	var res deployPageResult
-	if len(lines) == 0 || json.Unmarshal([]byte(lines[len(lines)-1]), &res) != nil {
-		t.Fatalf("%s printed no result (exit %v): %q; stderr:\n%s", p.name, p.err, lines, p.stderr.String())
+	var out []deployPageResult
+	for _, line := range p.out.all() {
+		var r struct {
+			URL    string           `json:"url"`
+			Result deployPageResult `json:"result"`
+		}
+		if json.Unmarshal([]byte(line), &r) == nil && r.URL != "" {
+			t.Logf("chromium on %s: %s", r.URL, line)
+			out = append(out, r.Result)
+		}
 	}
-	t.Logf("%s: %s", p.name, lines[len(lines)-1])
-	return res
+	if len(out) != n {
+		t.Fatalf("%s printed %d results for %d pages (exit %v): %q; stderr:\n%s", p.name, len(out), n, p.err, p.out.all(), p.stderr.String())
+	}
+	return out
 }
 
-// checkFronts drives every client through every front of b: Node's
-// interop matrix (text, binary up to 1 MiB, pings, its close 4001) and a
-// server close (4002), our Dialer (text, 1 MiB binary), Chromium on
-// deploy.html; then, with a Node client and the page of each front
+// checkFronts drives every client through every front of b: Node's ws
+// (text, 1 MiB binary, its close 4001 and the server's 4002), our Dialer
+// (text, 1 MiB binary), Chromium on deploy.html (the same); then, with a Node client and the page of each front
 // holding a connection, b's Upgrader.Shutdown must reach them all as
 // 1001 through the proxies.
 func checkFronts(t *testing.T, b *deployBackend, fronts ...front) {
 	requirePeer(t, peerNode, peerInstallHint)
 	requirePeer(t, peerChromium, peerInstallHint)
 	// Chromium starts slowest: launch the pages first.
-	pages := make([]*peerProc, len(fronts))
-	for i, f := range fronts {
-		pages[i] = f.browserPage(t, "")
-	}
+	pages := startPages(t, "", fronts...)
 	for _, f := range fronts {
-		runMatrixPeer(t, peerClientLimit, "ws_client.js via "+f.name,
-			f.nodeArgv("node", "ws_client.js", f.wsURL(), fmt.Sprintf("--timeout=%d", peerPageTimeout))...)
+		runMatrixPeer(t, peerClientLimit, "ws_echo_close.js via "+f.name,
+			f.nodeArgv("node", "ws_echo_close.js", f.wsURL(), fmt.Sprintf("--timeout=%d", peerPageTimeout))...)
 		b.expectEnd(t, 4001, "bye")
 
 		lines, err := runPeer(t, peerClientLimit, "ws_wait_close.js via "+f.name,
@@ -456,7 +468,7 @@ func checkFronts(t *testing.T, b *deployBackend, fronts ...front) {
 			t.Fatalf("only %d of %d connections reached \"hold\"", held, 2*len(fronts))
 		case <-time.After(100 * time.Millisecond):
 			// A client that exits first will never hold.
-			for _, p := range append(pages, holders...) {
+			for _, p := range append([]*peerProc{pages}, holders...) {
 				select {
 				case <-p.done:
 					t.Fatalf("%s exited (%v) before holding: %q; stderr:\n%s", p.name, p.err, p.out.all(), p.stderr.String())
@@ -470,11 +482,12 @@ func checkFronts(t *testing.T, b *deployBackend, fronts ...front) {
 	if err := b.up.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
+	results := pageResults(t, pages, len(fronts))
 	for i, f := range fronts {
 		if line := holders[i].waitLine(t, "CLOSE ", peerLineTimeout); line != "CLOSE 1001 "+ShutdownReason {
 			t.Errorf("node holder via %s: %q, want CLOSE 1001 %s", f.name, line, ShutdownReason)
 		}
-		res := pageResult(t, pages[i])
+		res := results[i]
 		if !res.OK {
 			t.Errorf("chromium via %s: %q", f.name, res.Errors)
 		}
@@ -510,7 +523,7 @@ func goClientEcho(t *testing.T, f front) {
 	}
 }
 
-// ---- nginx ----
+// ---- The tests ----
 
 func nginxSite(t *testing.T, listen, backend string, oldnew ...string) string {
 	return deployConfig(t, "nginx.conf", append([]string{deployDocListen, listen, deployDocBackend, backend}, oldnew...)...)
@@ -518,14 +531,19 @@ func nginxSite(t *testing.T, listen, backend string, oldnew ...string) string {
 
 const nginxHostLine = "proxy_set_header Host $http_host;"
 
-// TestDeployNginx: the README's nginx config in front of the library, for
-// browsers and other clients alike.
-func TestDeployNginx(t *testing.T) {
+// TestDeployReverseProxies: the README's nginx and Caddy configs in front
+// of one backend, for browsers and other clients alike; one Shutdown
+// reaches the clients of all three fronts.
+func TestDeployReverseProxies(t *testing.T) {
 	t.Parallel()
 	b := startDeployBackend(t, nil)
 	listen := freeLoopbackAddr(t)
-	base := startNginx(t, nginxSite(t, listen, b.addr()), listen)
-	checkFronts(t, b, front{name: "nginx", base: base})
+	nginx := startNginx(t, nginxSite(t, listen, b.addr()), listen)
+	plain, secure, rootCA := startCaddy(t, b.addr())
+	checkFronts(t, b,
+		front{name: "nginx", base: nginx},
+		front{name: "caddy", base: plain},
+		front{name: "caddy tls", base: secure, rootCA: rootCA})
 	select {
 	case r := <-b.rejects:
 		t.Errorf("backend refused a handshake: %s", r)
@@ -548,7 +566,7 @@ func TestDeployNginxWithoutHost(t *testing.T) {
 
 	// What a browser gets.
 	requirePeer(t, peerChromium, peerInstallHint)
-	res := pageResult(t, f.browserPage(t, "?steps=open"))
+	res := pageResults(t, startPages(t, "?steps=open", f), 1)[0]
 	if res.OK || len(res.Closes) != 1 || res.Closes[0].Code != 1006 {
 		t.Errorf("chromium: %+v, want the connection to fail with 1006", res)
 	}
@@ -655,22 +673,6 @@ func TestDeployNginxIdleTimeout(t *testing.T) {
 	}
 	if !t.Failed() {
 		t.Logf("idle connection cut after %v (%v); the pinged one was open until its 3s read deadline", got[0].elapsed.Round(time.Millisecond), got[0].err)
-	}
-}
-
-// ---- Caddy ----
-
-// TestDeployCaddy: Caddy's reverse_proxy with no WebSocket-specific
-// configuration, over plain HTTP and over TLS (the page over HTTP/2).
-func TestDeployCaddy(t *testing.T) {
-	t.Parallel()
-	b := startDeployBackend(t, nil)
-	plain, secure, rootCA := startCaddy(t, b.addr())
-	checkFronts(t, b, front{name: "caddy", base: plain}, front{name: "caddy tls", base: secure, rootCA: rootCA})
-	select {
-	case r := <-b.rejects:
-		t.Errorf("backend refused a handshake: %s", r)
-	default:
 	}
 }
 
