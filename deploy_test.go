@@ -167,7 +167,7 @@ http {
 	return "http://" + listen
 }
 
-// caddyFronts starts Caddy with testdata/deploy/Caddyfile in front of
+// startCaddy starts Caddy with testdata/deploy/Caddyfile in front of
 // backend, and returns its plain and TLS base URLs and the PEM file of
 // the internal CA that signed its certificate.
 func startCaddy(t *testing.T, backend string) (plain, secure, rootPEM string) {
