@@ -561,7 +561,7 @@ func TestDeployNginxWithoutHost(t *testing.T) {
 	listen := freeLoopbackAddr(t)
 	base := startNginx(t, nginxSite(t, listen, b.addr(), nginxHostLine, ""), listen)
 	f := front{name: "nginx without Host", base: base}
-	want := fmt.Sprintf("origin %q does not match the Host header %q", base, b.addr())
+	want := fmt.Sprintf("origin %q is not allowed: it does not match the Host header %q", base, b.addr())
 	const hint = "proxy_set_header Host $http_host;"
 
 	// What a browser gets.

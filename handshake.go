@@ -257,7 +257,7 @@ func checkSameOrigin(r *http.Request, patterns []string, trustForwarded bool) st
 		return ""
 	}
 	if len(origin) > 1 {
-		return "origin refused: the request has more than one Origin header"
+		return "origin is not allowed: the request has more than one Origin header"
 	}
 	u, err := url.Parse(origin[0])
 	if err != nil || u.Host == "" {
@@ -266,7 +266,7 @@ func checkSameOrigin(r *http.Request, patterns []string, trustForwarded bool) st
 		if contains(patterns, "*") {
 			return ""
 		}
-		return "origin " + strconv.Quote(origin[0]) + " is opaque (a sandboxed page or a file); only the OriginPatterns entry \"*\" allows it"
+		return "origin " + strconv.Quote(origin[0]) + " is not allowed: it is opaque (a sandboxed page or a file), which only the OriginPatterns entry \"*\" allows"
 	}
 	if strings.EqualFold(u.Host, r.Host) {
 		return ""
@@ -290,7 +290,7 @@ func checkSameOrigin(r *http.Request, patterns []string, trustForwarded bool) st
 		}
 	}
 	var b strings.Builder
-	b.WriteString("origin " + strconv.Quote(origin[0]) + " does not match the Host header " + strconv.Quote(r.Host))
+	b.WriteString("origin " + strconv.Quote(origin[0]) + " is not allowed: it does not match the Host header " + strconv.Quote(r.Host))
 	if fwd != "" {
 		b.WriteString(" nor the forwarded host " + strconv.Quote(fwd))
 	}

@@ -65,11 +65,11 @@ func TestUpgradeOnReject(t *testing.T) {
 		reason string
 	}{
 		{"cross origin", s, map[string][]string{"Origin": {"https://page.example"}}, 403,
-			`origin "https://page.example" does not match the Host header "` + s + `", and no OriginPatterns entry allows it; behind a reverse proxy, forward the browser's Host header (nginx: proxy_set_header Host $http_host;)`},
-		{"forwarded, not trusted", s, map[string][]string{"Origin": {"https://page.example"}, "X-Forwarded-Host": {"page.example"}}, 403, "does not match the Host header"},
+			`origin "https://page.example" is not allowed: it does not match the Host header "` + s + `", and no OriginPatterns entry allows it; behind a reverse proxy, forward the browser's Host header (nginx: proxy_set_header Host $http_host;)`},
+		{"forwarded, not trusted", s, map[string][]string{"Origin": {"https://page.example"}, "X-Forwarded-Host": {"page.example"}}, 403, "is not allowed: it does not match the Host header"},
 		{"forwarded, trusted", trusting, map[string][]string{"Origin": {"https://page.example"}, "X-Forwarded-Host": {"page.example"}}, 101, ""},
 		{"other forwarded, trusted", trusting, map[string][]string{"Origin": {"https://page.example"}, "X-Forwarded-Host": {"evil.example"}}, 403, `nor the forwarded host "evil.example"`},
-		{"opaque origin", s, map[string][]string{"Origin": {"null"}}, 403, `only the OriginPatterns entry "*" allows it`},
+		{"opaque origin", s, map[string][]string{"Origin": {"null"}}, 403, `which only the OriginPatterns entry "*" allows`},
 		{"bad version", s, map[string][]string{"Sec-WebSocket-Version": {"8"}}, 426, "unsupported Sec-WebSocket-Version"},
 	} {
 		mu.Lock()

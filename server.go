@@ -273,7 +273,7 @@ func (u *Upgrader) originRefused(r *http.Request) string {
 		if u.CheckOrigin(r) {
 			return ""
 		}
-		return "origin " + strconv.Quote(r.Header.Get("Origin")) + " refused by the Upgrader's CheckOrigin"
+		return "origin " + strconv.Quote(r.Header.Get("Origin")) + " is not allowed by the Upgrader's CheckOrigin"
 	}
 	return checkSameOrigin(r, u.OriginPatterns, u.TrustForwardedHost)
 }
