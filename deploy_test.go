@@ -563,20 +563,16 @@ func TestDeployNginxWithoutHost(t *testing.T) {
 	f := front{name: "nginx without Host", base: base}
 	want := fmt.Sprintf("origin %q is not allowed: it does not match the Host header %q", base, b.addr())
 	const hint = "proxy_set_header Host $http_host;"
-
-	// What a browser gets.
-	requirePeer(t, peerChromium, peerInstallHint)
-	res := pageResults(t, startPages(t, "?steps=open", f), 1)[0]
-	if res.OK || len(res.Closes) != 1 || res.Closes[0].Code != 1006 {
-		t.Errorf("chromium: %+v, want the connection to fail with 1006", res)
-	}
-	select {
-	case r := <-b.rejects:
-		if !strings.HasPrefix(r, "403 ") || !strings.Contains(r, want) || !strings.Contains(r, hint) {
-			t.Errorf("OnReject got %q, want 403 and %q and %q", r, want, hint)
+	expectReject := func(who string) {
+		t.Helper()
+		select {
+		case r := <-b.rejects:
+			if !strings.HasPrefix(r, "403 ") || !strings.Contains(r, want) || !strings.Contains(r, hint) {
+				t.Errorf("%s: OnReject got %q, want 403 and %q and %q", who, r, want, hint)
+			}
+		case <-time.After(peerLineTimeout):
+			t.Fatalf("%s: OnReject was not called", who)
 		}
-	case <-time.After(peerLineTimeout):
-		t.Fatal("OnReject was not called")
 	}
 
 	// The response, as a client that sends the browser's Origin reads it.
@@ -591,9 +587,19 @@ func TestDeployNginxWithoutHost(t *testing.T) {
 	}
 	t.Logf("403 body through nginx: %s", bytes.TrimSpace(body))
 
+	expectReject("dial with Origin")
+
 	// Clients without an Origin (not browsers) are not affected.
 	c := interopDial(t, f.dialer(t), f.wsURL())
 	c.Close()
+
+	// What a browser gets.
+	requirePeer(t, peerChromium, peerInstallHint)
+	res := pageResults(t, startPages(t, "?steps=open", f), 1)[0]
+	if res.OK || len(res.Closes) != 1 || res.Closes[0].Code != 1006 {
+		t.Errorf("chromium: %+v, want the connection to fail with 1006", res)
+	}
+	expectReject("chromium")
 }
 
 // TestDeployNginxForwardedHost: instead of Host, nginx forwards the
