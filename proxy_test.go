@@ -22,6 +22,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -123,6 +125,8 @@ func startProxyTargets(t *testing.T, pki *testPKI) (wsPort, wssPort string) {
 	t.Cleanup(plain.Close)
 	secure := httptest.NewUnstartedServer(up)
 	secure.TLS = &tls.Config{Certificates: []tls.Certificate{pki.cert}}
+	// The test dials it once on purpose without the private root.
+	secure.Config.ErrorLog = log.New(io.Discard, "", 0)
 	secure.StartTLS()
 	t.Cleanup(secure.Close)
 	t.Cleanup(func() {
