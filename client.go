@@ -58,6 +58,20 @@ type Dialer struct {
 	// CloseTimeout bounds the close handshake; 0 means DefaultCloseTimeout.
 	CloseTimeout time.Duration
 
+	// PingInterval turns on keepalive: after this long without sending a
+	// ping, the Conn sends one, and if nothing at all (a pong or any other
+	// frame) arrives within PingTimeout, it drops the connection and the
+	// reading goroutine's call returns an error saying the peer stopped
+	// answering (it matches ErrClosed and os.ErrDeadlineExceeded). Proxies
+	// and NATs that cut idle connections (nginx after 60 s by default) then
+	// see traffic. Pongs are seen by the goroutine reading from the Conn,
+	// so keep one reading (or call CloseRead). 0 turns keepalive off.
+	PingInterval time.Duration
+
+	// PingTimeout is how long keepalive waits for the peer after a ping;
+	// 0 means PingInterval.
+	PingTimeout time.Duration
+
 	// Compression offers permessage-deflate (RFC 7692) to the server. The
 	// zero value offers nothing.
 	Compression CompressionMode
@@ -308,6 +322,8 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, header http.Header) (*Conn, 
 		subprotocol:  protocol,
 		closeTimeout: d.CloseTimeout,
 		deflate:      deflate,
+		pingInterval: d.PingInterval,
+		pingTimeout:  d.PingTimeout,
 	})
 	c.response = resp
 	return c, resp, nil

@@ -60,9 +60,53 @@ func (c *Conn) fail(pe *ProtocolError) error {
 	}
 	c.readErr = pe
 	c.br.releaseAll()
-	_ = c.writeClose(pe.Code, pe.Reason, time.Now().Add(time.Second))
+	if c.writeClose(pe.Code, pe.Reason, time.Now().Add(time.Second)) == nil {
+		c.linger()
+	}
 	c.closeTransport()
 	return pe
+}
+
+// lingerLimit bounds the bytes a lingering close reads and throws away,
+// and lingerQuiet ends it once the peer has sent nothing for that long:
+// a reset can only hurt while bytes still arrive.
+const (
+	lingerLimit = 64 << 20
+	lingerQuiet = 250 * time.Millisecond
+)
+
+// linger makes the close frame of a failed connection reach the peer.
+// Closing a socket whose receive buffer holds unread bytes makes the
+// kernel send a reset, and a peer that gets the reset before it has read
+// our close frame drops the frame and reports 1006. So, like careful HTTP
+// servers, shut down the write side (the peer reads the close frame, then
+// end of stream) and read and discard what the peer still sends until it
+// closes too or goes quiet, within the close timeout and lingerLimit
+// bytes. It runs on the reading goroutine, which returns the error that
+// failed the connection when it is done, and borrows a read buffer only
+// while it reads. Caller holds rlock.
+func (c *Conn) linger() {
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	end := time.Now().Add(c.closeTimeout)
+	buf := c.br.bufs.get()
+	defer c.br.bufs.put(buf)
+	for n := 0; n < lingerLimit; {
+		dl := time.Now().Add(lingerQuiet)
+		if dl.After(end) {
+			dl = end
+		}
+		if c.nc.SetReadDeadline(dl) != nil {
+			return
+		}
+		m, err := c.nc.Read(*buf)
+		if err != nil {
+			return
+		}
+		n += m
+	}
 }
 
 // writeClose sends a close frame once; later calls do nothing. Code 0
@@ -234,10 +278,35 @@ func (c *Conn) CloseNow() error {
 	return nil
 }
 
+// drop closes the connection because of cause, which read and write
+// calls then report inside an error that matches ErrClosed. A Conn that
+// was closed already keeps the reason it had.
+func (c *Conn) drop(cause error) {
+	select {
+	case <-c.closed:
+		return
+	default:
+	}
+	c.dropCause.CompareAndSwap(nil, &closedError{cause: cause})
+	c.closeTransport()
+}
+
+// errClosed is the error of a call on a closed Conn: ErrClosed, or the
+// reason the library dropped the connection.
+func (c *Conn) errClosed() error {
+	if e := c.dropCause.Load(); e != nil {
+		return e
+	}
+	return ErrClosed
+}
+
 // closeTransport closes the underlying connection once.
 func (c *Conn) closeTransport() {
 	c.closeOnce.Do(func() {
 		close(c.closed)
+		if c.ka != nil {
+			c.ka.timer.Stop()
+		}
 		c.nc.Close()
 		if c.registry != nil {
 			c.registry.remove(c)

@@ -98,12 +98,15 @@ type Conn struct {
 	pongPending atomic.Bool
 	pongLen     int
 	pongBuf     *[maxControlPayload]byte // allocated on first contention
+	pingWanted  atomic.Bool              // a keepalive ping waits for wlock
 
 	// Close state.
 	closeOnce  sync.Once
-	registry   *registry     // the Upgrader's live-connection set, if any
-	closed     chan struct{} // closed once the transport is closed
-	closeRecv  chan struct{} // closed once the peer's close frame arrived
+	dropCause  atomic.Pointer[closedError] // why the library closed it, if it did
+	ka         *keepalive                  // nil unless PingInterval is set
+	registry   *registry                   // the Upgrader's live-connection set, if any
+	closed     chan struct{}               // closed once the transport is closed
+	closeRecv  chan struct{}               // closed once the peer's close frame arrived
 	recvOnce   sync.Once
 	peerClose  *CloseError
 	handlersMu sync.Mutex
@@ -121,6 +124,8 @@ type connConfig struct {
 	subprotocol  string
 	closeTimeout time.Duration
 	deflate      *deflateParams
+	pingInterval time.Duration
+	pingTimeout  time.Duration
 }
 
 // newConn makes a Conn over nc, any full-duplex byte stream. buffered holds
@@ -180,6 +185,9 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 		c.def.keep = !cfg.deflate.writeNoContext
 		c.writeCompress.Store(true)
 		c.compressMin.Store(DefaultCompressionThreshold)
+	}
+	if cfg.pingInterval > 0 {
+		c.startKeepalive(cfg.pingInterval, cfg.pingTimeout)
 	}
 	return c
 }

@@ -5,15 +5,17 @@ package websocket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
-// writeAutoControlLocked writes a control frame the Conn sends on its own
-// (a pong), under its own deadline, then restores the application's.
-// Caller holds wlock.
-func (c *Conn) writeAutoControlLocked(op byte, payload []byte) error {
+// writeControlWithin writes a control frame that the Conn sends on its own
+// (a pong, a keepalive ping) or that Ping sends, bounded by deadline
+// rather than by the application's write deadline, which it restores
+// afterwards. Caller holds wlock.
+func (c *Conn) writeControlWithin(op byte, payload []byte, deadline time.Time) error {
 	c.dlMu.Lock()
-	c.nc.SetWriteDeadline(time.Now().Add(c.closeTimeout))
+	c.nc.SetWriteDeadline(deadline)
 	c.dlMu.Unlock()
 	err := c.writeControlLocked(op, payload)
 	c.dlMu.Lock()
@@ -87,7 +89,7 @@ func (c *Conn) queuePong(payload []byte) {
 		// Uncontended: answer at once, superseding any queued pong.
 		c.pongPending.Store(false)
 		if !c.closeSent {
-			_ = c.writeAutoControlLocked(opPong, payload)
+			_ = c.writeControlWithin(opPong, payload, time.Now().Add(c.closeTimeout))
 		}
 		c.unlockFrame()
 		return
@@ -124,7 +126,7 @@ func (c *Conn) flushPongLocked() {
 	if c.closeSent {
 		return
 	}
-	_ = c.writeAutoControlLocked(opPong, p[:n])
+	_ = c.writeControlWithin(opPong, p[:n], time.Now().Add(c.closeTimeout))
 }
 
 // writeControlLocked writes one control frame. Caller holds wlock.
@@ -145,6 +147,13 @@ func (c *Conn) writeControlLocked(op byte, payload []byte) error {
 // Ping sends a ping with payload (at most 125 bytes) and waits until the
 // matching pong arrives or ctx is done. Pongs are delivered by the
 // goroutine reading from the Conn, so one must be running.
+//
+// Ping returns promptly once ctx is done, with an error that matches
+// ctx.Err() (errors.Is), also while it waits for another writer. The ping
+// frame is written under its own bound, ctx's deadline or the close
+// timeout, whichever is sooner, never under the application's write
+// deadline. For periodic liveness checks, set PingInterval on the
+// Upgrader or Dialer instead.
 func (c *Conn) Ping(ctx context.Context, payload []byte) error {
 	if len(payload) > maxControlPayload {
 		return errors.New("websocket: ping payload longer than 125 bytes")
@@ -161,31 +170,46 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) error {
 		c.pings[key] = ch
 	}
 	c.handlersMu.Unlock()
-	dl, _ := ctx.Deadline()
-	if err := c.lock(c.wlock, dl); err != nil {
-		return err
-	}
-	var err error
-	if c.closeSent {
-		err = ErrClosed
-	} else {
-		err = c.writeControlLocked(opPing, payload)
-	}
-	c.unlockFrame()
-	if err != nil {
-		return err
-	}
-	select {
-	case <-ch:
-		return nil
-	case <-c.closed:
-		return ErrClosed
-	case <-ctx.Done():
-		c.handlersMu.Lock()
-		if c.pings[key] == ch {
-			delete(c.pings, key)
+	err := c.sendPing(ctx, payload)
+	if err == nil {
+		select {
+		case <-ch:
+			return nil
+		case <-c.closed:
+			err = c.errClosed()
+		case <-ctx.Done():
+			err = fmt.Errorf("websocket: ping: no pong yet: %w", ctx.Err())
 		}
-		c.handlersMu.Unlock()
-		return ctx.Err()
 	}
+	c.handlersMu.Lock()
+	if c.pings[key] == ch {
+		delete(c.pings, key)
+	}
+	c.handlersMu.Unlock()
+	return err
+}
+
+// sendPing writes a ping frame once the frame lock is free, giving up
+// when ctx is done or the Conn closes.
+func (c *Conn) sendPing(ctx context.Context, payload []byte) error {
+	select {
+	case c.wlock <- struct{}{}:
+	case <-c.closed:
+		return c.errClosed()
+	case <-ctx.Done():
+		return fmt.Errorf("websocket: ping: waiting for another writer: %w", ctx.Err())
+	}
+	defer c.unlockFrame()
+	if c.closeSent {
+		return ErrClosed
+	}
+	deadline := time.Now().Add(c.closeTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	err := c.writeControlWithin(opPing, payload, deadline)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("websocket: ping: %w: %w", ctx.Err(), err)
+	}
+	return err
 }

@@ -82,12 +82,9 @@ func (u *Upgrader) upgradeHTTP2(w http.ResponseWriter, r *http.Request, response
 
 	// The stream's deadlines become the Conn's. Clear the ones the
 	// http.Server set (ReadTimeout, WriteTimeout), bound the response by
-	// u.WriteTimeout, and refuse a ResponseWriter that cannot do this.
+	// u.HandshakeTimeout, and refuse a ResponseWriter that cannot do this.
 	rc := http.NewResponseController(w)
-	wt := u.WriteTimeout
-	if wt <= 0 {
-		wt = 10 * time.Second
-	}
+	wt := u.handshakeTimeout()
 	if err := rc.SetReadDeadline(time.Time{}); err != nil {
 		return nil, u.refuse(w, r, &refusal{http.StatusInternalServerError, "cannot set deadlines on the HTTP/2 stream: " + err.Error()})
 	}

@@ -3,6 +3,7 @@
 package websocket
 
 import (
+	"context"
 	"fmt"
 	"io"
 )
@@ -354,7 +355,7 @@ func (c *Conn) readFailed(err error) error {
 	}
 	select {
 	case <-c.closed:
-		err = ErrClosed
+		err = c.errClosed()
 	default:
 		err = fmt.Errorf("websocket: read failed: %w", err)
 	}
@@ -362,4 +363,22 @@ func (c *Conn) readFailed(err error) error {
 	c.br.releaseAll()
 	c.closeTransport()
 	return err
+}
+
+// CloseRead starts a goroutine that reads from c for a connection that
+// only writes, and returns a context that is canceled when the connection
+// ends (or when ctx is). The goroutine answers pings, sees keepalive pongs
+// and takes part in the close handshake, so Close works as usual; a data
+// message from the peer is unexpected and closes the connection with
+// StatusPolicyViolation. After CloseRead, c must not be read from. The
+// goroutine ends with the connection.
+func (c *Conn) CloseRead(ctx context.Context) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer cancel()
+		if _, _, err := c.NextReader(); err == nil {
+			c.CloseWithStatus(StatusPolicyViolation, "unexpected data message")
+		}
+	}()
+	return ctx
 }

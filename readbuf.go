@@ -17,6 +17,7 @@ type readBuf struct {
 	// waiting, when set, is told before (true) and after (false) each
 	// read that may block (see batch.go).
 	waiting func(before bool)
+	ka      *keepalive // told when bytes arrive, when keepalive is on
 }
 
 func (b *readBuf) buffered() int { return b.w - b.r }
@@ -44,6 +45,9 @@ func (b *readBuf) fill(n int) error {
 			m, err := b.parker.park()
 			b.notify(false)
 			b.w = m
+			if m > 0 && b.ka != nil {
+				b.ka.markHeard()
+			}
 			if err != nil {
 				return err
 			}
@@ -88,6 +92,9 @@ func (b *readBuf) readSrc(p []byte) (int, error) {
 	b.notify(true)
 	n, err := b.src.Read(p)
 	b.notify(false)
+	if n > 0 && b.ka != nil {
+		b.ka.markHeard()
+	}
 	return n, err
 }
 

@@ -88,7 +88,27 @@ type Upgrader struct {
 	// disables it; CompressionNoContextTakeover suits most servers.
 	Compression CompressionMode
 
-	// WriteTimeout bounds writing the handshake response; 0 means 10s.
+	// PingInterval turns on keepalive: after this long without sending a
+	// ping, the Conn sends one, and if nothing at all (a pong or any other
+	// frame) arrives within PingTimeout, it drops the connection and the
+	// reading goroutine's call returns an error saying the peer stopped
+	// answering (it matches ErrClosed and os.ErrDeadlineExceeded). Proxies
+	// and NATs that cut idle connections (nginx after 60 s by default) then
+	// see traffic. Pongs are seen by the goroutine reading from the Conn,
+	// so keep one reading (or call CloseRead). 0 turns keepalive off.
+	PingInterval time.Duration
+
+	// PingTimeout is how long keepalive waits for the peer after a ping;
+	// 0 means PingInterval.
+	PingTimeout time.Duration
+
+	// HandshakeTimeout bounds writing the handshake response; 0 means 10s.
+	HandshakeTimeout time.Duration
+
+	// WriteTimeout is the former name of HandshakeTimeout, used when
+	// HandshakeTimeout is 0.
+	//
+	// Deprecated: set HandshakeTimeout.
 	WriteTimeout time.Duration
 
 	conns registry // live connections, for Shutdown
@@ -195,10 +215,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 	}
 	b.WriteString("\r\n")
 
-	wt := u.WriteTimeout
-	if wt <= 0 {
-		wt = 10 * time.Second
-	}
+	wt := u.handshakeTimeout()
 	// The http.Server may have left deadlines on the connection.
 	nc.SetReadDeadline(time.Time{})
 	nc.SetWriteDeadline(time.Now().Add(wt))
@@ -253,7 +270,20 @@ func (u *Upgrader) connConfig(neg negotiated) connConfig {
 		subprotocol:  neg.protocol,
 		closeTimeout: u.CloseTimeout,
 		deflate:      neg.deflate,
+		pingInterval: u.PingInterval,
+		pingTimeout:  u.PingTimeout,
 	}
+}
+
+// handshakeTimeout bounds writing the handshake response.
+func (u *Upgrader) handshakeTimeout() time.Duration {
+	switch {
+	case u.HandshakeTimeout > 0:
+		return u.HandshakeTimeout
+	case u.WriteTimeout > 0:
+		return u.WriteTimeout
+	}
+	return 10 * time.Second
 }
 
 // register adds a new Conn to u's live connections, or closes it when

@@ -3,6 +3,7 @@ package websocket
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -137,7 +138,33 @@ const DefaultCloseTimeout = 5 * time.Second
 
 // ErrClosed is returned by operations on a Conn whose close handshake has
 // begun (writes of data after a close frame was sent) or that is closed.
-var ErrClosed = errors.New("websocket: use of closed connection")
+// Like the errors of a closed net.Conn, it satisfies
+// errors.Is(err, net.ErrClosed). When the library itself dropped the
+// connection (a control frame could not be written in time, or keepalive
+// gave up), read and write calls return an error that matches ErrClosed
+// and net.ErrClosed and also wraps that cause, such as
+// os.ErrDeadlineExceeded.
+var ErrClosed error = &closedError{}
+
+// closedError is ErrClosed, with the reason the library closed the
+// connection when there is one.
+type closedError struct {
+	cause error
+}
+
+func (e *closedError) Error() string {
+	if e.cause == nil {
+		return "websocket: use of closed connection"
+	}
+	return "websocket: connection closed: " + e.cause.Error()
+}
+
+// Is makes every closedError match ErrClosed and net.ErrClosed.
+func (e *closedError) Is(target error) bool {
+	return target == ErrClosed || target == net.ErrClosed
+}
+
+func (e *closedError) Unwrap() error { return e.cause }
 
 // errStaleWriter is returned by a message writer used after its Close.
 var errStaleWriter = errors.New("websocket: write to a closed message writer")

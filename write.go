@@ -27,23 +27,24 @@ func (c *Conn) lock(l chan struct{}, deadline time.Time) error {
 	case l <- struct{}{}:
 		return nil
 	case <-c.closed:
-		return ErrClosed
+		return c.errClosed()
 	case <-timeout:
 		return errors.New("websocket: timed out waiting for another writer")
 	}
 }
 
-// unlockFrame releases wlock, then sends a pong the reader queued while it
-// was held.
+// unlockFrame releases wlock, then sends what was left for its holder: a
+// pong the reader queued, a keepalive ping, a batch to flush.
 func (c *Conn) unlockFrame() {
 	<-c.wlock
-	if c.pongPending.Load() || c.flushWanted.Load() {
+	if c.pongPending.Load() || c.flushWanted.Load() || c.pingWanted.Load() {
 		select {
 		case c.wlock <- struct{}{}:
 			if c.flushWanted.Load() {
 				c.flushBatchLocked()
 			}
 			c.flushPongLocked()
+			c.flushPingLocked()
 			<-c.wlock
 		default:
 			// The new holder will flush them when it unlocks.
@@ -66,15 +67,17 @@ func (c *Conn) writeRaw(b []byte) error {
 	return nil
 }
 
+// writeFailed records a transport write error as final for writing and
+// drops the connection, so that the reader's next error names the cause.
 func (c *Conn) writeFailed(err error) error {
 	select {
 	case <-c.closed:
-		err = ErrClosed
+		err = c.errClosed()
 	default:
+		c.drop(fmt.Errorf("a write failed: %w", err))
 		err = fmt.Errorf("websocket: write failed: %w", err)
 	}
 	c.writeErr = err
-	c.closeTransport()
 	return err
 }
 
