@@ -284,23 +284,6 @@ func (b *deployBackend) handle(c *Conn) {
 			return
 		case typ == TextMessage && s == "hold":
 			b.holds <- struct{}{}
-		case typ == TextMessage && strings.HasPrefix(s, "ping-every "):
-			// Keepalive pings until the connection fails, as the
-			// lifecycle's Upgrader.PingInterval does.
-			every, _ := time.ParseDuration(strings.TrimPrefix(s, "ping-every "))
-			pings.Add(1)
-			go func() {
-				defer pings.Done()
-				for {
-					time.Sleep(every) // a ticker, not a wait for an event
-					ctx, cancel := context.WithTimeout(context.Background(), every)
-					err := c.Ping(ctx, nil)
-					cancel()
-					if err != nil {
-						return
-					}
-				}
-			}()
 		}
 		if err := c.WriteMessage(typ, p); err != nil {
 			b.ended(err)
@@ -628,27 +611,25 @@ func TestDeployNginxForwardedHost(t *testing.T) {
 
 // TestDeployNginxIdleTimeout: nginx cuts a WebSocket on which the server
 // sent nothing for proxy_read_timeout (here 1s instead of the README's
-// 60s); the server's pings keep it open.
+// 60s); Upgrader.PingInterval keeps it open.
 func TestDeployNginxIdleTimeout(t *testing.T) {
 	t.Parallel()
-	b := startDeployBackend(t, nil)
-	listen := freeLoopbackAddr(t)
-	base := startNginx(t, nginxSite(t, listen, b.addr(), "proxy_read_timeout 60s;", "proxy_read_timeout 1s;"), listen)
-	f := front{name: "nginx", base: base}
-	quiet := interopDial(t, f.dialer(t), f.wsURL())
-	pinged := interopDial(t, f.dialer(t), f.wsURL())
-	for _, c := range []*Conn{quiet, pinged} {
-		msg := "quiet"
-		if c == pinged {
-			msg = "ping-every 300ms"
-		}
-		if err := c.WriteMessage(TextMessage, []byte(msg)); err != nil {
+	var conns []*Conn
+	for _, every := range []time.Duration{0, 300 * time.Millisecond} {
+		b := startDeployBackend(t, func(u *Upgrader) { u.PingInterval = every })
+		listen := freeLoopbackAddr(t)
+		base := startNginx(t, nginxSite(t, listen, b.addr(), "proxy_read_timeout 60s;", "proxy_read_timeout 1s;"), listen)
+		f := front{name: "nginx", base: base}
+		c := interopDial(t, f.dialer(t), f.wsURL())
+		if err := c.WriteMessage(TextMessage, []byte("hi")); err != nil {
 			t.Fatal(err)
 		}
-		if _, p, err := c.ReadMessage(); err != nil || string(p) != msg {
+		if _, p, err := c.ReadMessage(); err != nil || string(p) != "hi" {
 			t.Fatalf("echo: %q, %v", p, err)
 		}
+		conns = append(conns, c)
 	}
+	quiet, pinged := conns[0], conns[1]
 	start := time.Now()
 	type result struct {
 		err     error
@@ -671,7 +652,7 @@ func TestDeployNginxIdleTimeout(t *testing.T) {
 			got[0] = r
 		}
 	}
-	if got[0].err == nil || got[0].elapsed < 900*time.Millisecond || got[0].elapsed > 2500*time.Millisecond {
+	if got[0].err == nil || got[0].elapsed < 500*time.Millisecond || got[0].elapsed > 2500*time.Millisecond {
 		t.Errorf("idle connection: read ended with %v after %v, want nginx to cut it after about 1s", got[0].err, got[0].elapsed)
 	}
 	if got[1].err == nil {
