@@ -9,7 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -310,5 +313,49 @@ func TestCloseReadPeerCloses(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("CloseRead's context not done after the peer closed")
+	}
+}
+
+// Chromium sending a 20 MiB message to a server with the default 16 MiB
+// limit sees 1009 (it saw 1006 before the lingering close), two runs of
+// two.
+func TestLingerChromiumOversizedMessage(t *testing.T) {
+	requirePeer(t, peerChromium, peerInstallHint)
+	page, err := os.ReadFile(filepath.Join(peersDir, "oversize.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 10)
+	mux := http.NewServeMux()
+	mux.Handle("/ws", &Upgrader{Handler: func(c *Conn) {
+		_, _, err := c.ReadMessage()
+		errs <- err
+	}})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	})
+	s := httptest.NewServer(mux)
+	defer s.Close()
+	lines, err := runPeer(t, 90*time.Second, "browser.js", "node", "browser.js", s.URL+"/?runs=2&bytes="+strconv.Itoa(20<<20), "--timeout=60000")
+	if len(lines) == 0 {
+		t.Fatalf("browser.js printed nothing: %v", err)
+	}
+	var res struct {
+		OK     bool     `json:"ok"`
+		Codes  []int    `json:"codes"`
+		Errors []string `json:"errors"`
+	}
+	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &res); jerr != nil {
+		t.Fatalf("%v in %q", jerr, lines)
+	}
+	if !res.OK || err != nil {
+		t.Fatalf("close codes seen by Chromium: %v (errors %v, exit %v); want 1009 each time", res.Codes, res.Errors, err)
+	}
+	for i := 0; i < 2; i++ {
+		var pe *ProtocolError
+		if err := <-errs; !errors.As(err, &pe) || pe.Code != StatusMessageTooBig {
+			t.Fatalf("server's read error %v, want 1009", err)
+		}
 	}
 }
