@@ -257,7 +257,16 @@ func (d *Dialer) dialProxy(ctx context.Context, dial func(context.Context, strin
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		nc.Close()
-		return nil, fmt.Errorf("websocket: proxy refused CONNECT: %s", resp.Status)
+		hint := ""
+		if resp.StatusCode == http.StatusProxyAuthRequired || resp.StatusCode == http.StatusUnauthorized {
+			// Some proxies (tinyproxy) answer 401 where RFC 9110 says 407.
+			if p.User == nil {
+				hint = " (the proxy wants credentials: put them in the proxy URL, http://user:password@host:port)"
+			} else {
+				hint = fmt.Sprintf(" (the proxy rejected user %q of the proxy URL)", p.User.Username())
+			}
+		}
+		return nil, fmt.Errorf("websocket: proxy %s refused CONNECT %s: %s%s", p.Host, addr, resp.Status, hint)
 	}
 	if br.Buffered() > 0 {
 		nc.Close()

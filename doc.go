@@ -29,13 +29,16 @@
 //	}})
 //
 // Inside a handler of your own, call Upgrade. A request that is not a valid
-// handshake is answered with the right HTTP status and a plain-text reason.
+// handshake is answered with the right HTTP status and a plain-text reason;
+// Upgrader.OnReject sees each refusal and its reason (nothing is logged
+// otherwise).
 // Browsers send Origin: by default only requests whose Origin host matches
 // the Host they were sent to are accepted (which stops cross-site WebSocket
 // hijacking); OriginPatterns and CheckOrigin allow more. A server behind a
 // reverse proxy must see the browser's Host: forward it (nginx:
-// proxy_set_header Host $http_host) or list the public origin in
-// OriginPatterns. A server on loopback can be reached through a DNS
+// proxy_set_header Host $http_host), list the public origin in
+// OriginPatterns, or, when every path to it goes through proxies that
+// overwrite the header, set TrustForwardedHost. A server on loopback can be reached through a DNS
 // rebinding name, for which Host and Origin agree: such servers should check
 // the Host themselves or allow only fixed OriginPatterns.
 //

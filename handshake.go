@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -244,23 +245,37 @@ func checkVersion(h http.Header) *refusal {
 
 // checkSameOrigin implements the default Origin policy: requests without an
 // Origin header (non-browser clients) pass; a browser's Origin must name
-// the host the request was sent to, or match one of patterns.
-func checkSameOrigin(r *http.Request, patterns []string) bool {
+// the host the request was sent to, or match one of patterns. With
+// trustForwarded, the host a proxy forwarded (forwardedHost) counts as
+// the host the request was sent to as well. It returns "" for a request
+// that passes and otherwise why not, in words that tell the server's
+// operator what to change: a refusal is typically a reverse proxy that
+// rewrote Host, and the browser shows only that the connection failed.
+func checkSameOrigin(r *http.Request, patterns []string, trustForwarded bool) string {
 	origin := r.Header["Origin"]
 	if len(origin) == 0 {
-		return true
+		return ""
 	}
 	if len(origin) > 1 {
-		return false
+		return "origin is not allowed: the request has more than one Origin header"
 	}
 	u, err := url.Parse(origin[0])
 	if err != nil || u.Host == "" {
 		// An opaque origin ("null", from sandboxed pages and files) is
 		// allowed only by the "*" pattern.
-		return contains(patterns, "*")
+		if contains(patterns, "*") {
+			return ""
+		}
+		return "origin " + strconv.Quote(origin[0]) + " is not allowed: it is opaque (a sandboxed page or a file), which only the OriginPatterns entry \"*\" allows"
 	}
 	if strings.EqualFold(u.Host, r.Host) {
-		return true
+		return ""
+	}
+	fwd := ""
+	if trustForwarded {
+		if fwd = forwardedHost(r.Header); fwd != "" && strings.EqualFold(u.Host, fwd) {
+			return ""
+		}
 	}
 	host := strings.ToLower(u.Host)
 	for _, p := range patterns {
@@ -271,10 +286,44 @@ func checkSameOrigin(r *http.Request, patterns []string) bool {
 			target = strings.ToLower(u.Scheme) + "://" + host
 		}
 		if ok, err := path.Match(p, target); err == nil && ok {
-			return true
+			return ""
 		}
 	}
-	return false
+	var b strings.Builder
+	b.WriteString("origin " + strconv.Quote(origin[0]) + " is not allowed: it does not match the Host header " + strconv.Quote(r.Host))
+	if fwd != "" {
+		b.WriteString(" nor the forwarded host " + strconv.Quote(fwd))
+	}
+	b.WriteString(", and no OriginPatterns entry allows it; behind a reverse proxy, forward the browser's Host header" +
+		" (nginx: proxy_set_header Host $http_host;), or add the origin's host to OriginPatterns")
+	return b.String()
+}
+
+// forwardedHost returns the host a reverse proxy says the client asked
+// for: the host parameter of a Forwarded header (RFC 7239), else the
+// X-Forwarded-Host header. Only a single, unambiguous value counts: a
+// list means several hops, and the library cannot tell which of them set
+// which value.
+func forwardedHost(h http.Header) string {
+	if v := h.Values("Forwarded"); len(v) > 0 {
+		if len(v) > 1 || strings.Contains(v[0], ",") {
+			return ""
+		}
+		for _, pair := range strings.Split(v[0], ";") {
+			k, val, _ := strings.Cut(strings.TrimSpace(pair), "=")
+			if strings.EqualFold(k, "host") {
+				if s, err := strconv.Unquote(val); err == nil {
+					val = s
+				}
+				return val
+			}
+		}
+		return ""
+	}
+	if v := h.Values("X-Forwarded-Host"); len(v) == 1 && !strings.Contains(v[0], ",") {
+		return strings.TrimSpace(v[0])
+	}
+	return ""
 }
 
 // selectSubprotocol returns the first of the server's protocols, in its

@@ -73,11 +73,11 @@ func (u *Upgrader) upgradeHTTP2(w http.ResponseWriter, r *http.Request, response
 		if herr.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", http.MethodConnect)
 		}
-		return nil, u.refuse(w, herr)
+		return nil, u.refuse(w, r, herr)
 	}
 	neg, herr := u.negotiate(r, responseHeader)
 	if herr != nil {
-		return nil, u.refuse(w, herr)
+		return nil, u.refuse(w, r, herr)
 	}
 
 	// The stream's deadlines become the Conn's. Clear the ones the
@@ -86,10 +86,10 @@ func (u *Upgrader) upgradeHTTP2(w http.ResponseWriter, r *http.Request, response
 	rc := http.NewResponseController(w)
 	wt := u.handshakeTimeout()
 	if err := rc.SetReadDeadline(time.Time{}); err != nil {
-		return nil, u.refuse(w, &refusal{http.StatusInternalServerError, "cannot set deadlines on the HTTP/2 stream: " + err.Error()})
+		return nil, u.refuse(w, r, &refusal{http.StatusInternalServerError, "cannot set deadlines on the HTTP/2 stream: " + err.Error()})
 	}
 	if err := rc.SetWriteDeadline(time.Now().Add(wt)); err != nil {
-		return nil, u.refuse(w, &refusal{http.StatusInternalServerError, "cannot set deadlines on the HTTP/2 stream: " + err.Error()})
+		return nil, u.refuse(w, r, &refusal{http.StatusInternalServerError, "cannot set deadlines on the HTTP/2 stream: " + err.Error()})
 	}
 
 	h := w.Header()

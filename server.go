@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -58,6 +59,32 @@ type Upgrader struct {
 	// Subprotocol are on the Conn itself. Upgrade called directly is not
 	// affected: its caller holds the request anyway.
 	DropRequest bool
+
+	// TrustForwardedHost makes the default Origin policy also accept an
+	// Origin that names the host a reverse proxy forwarded: the host
+	// parameter of a single Forwarded header (RFC 7239), else a single
+	// X-Forwarded-Host value. Set it only when every path to the server
+	// goes through proxies that overwrite that header. It is off by
+	// default because the Origin check exists against cross-site
+	// hijacking, and the header is a claim of whoever sent the request:
+	// any hop that passes a client's value through, or any way to reach
+	// the server that skips the proxy, lets the request name the host its
+	// Origin is compared with. Forwarding the browser's Host header
+	// (nginx: proxy_set_header Host $http_host;) needs no such trust.
+	TrustForwardedHost bool
+
+	// OnReject, if set, is called for every handshake request Upgrade
+	// refuses, before the refusal is written, with the HTTP status it
+	// answers and the error Upgrade returns, which says why (for a refused
+	// Origin: the Origin and Host compared, and what to change). Nothing
+	// is logged otherwise: most refusals are the client's doing, and a
+	// public server would log whatever scanners send. ServeHTTP drops
+	// Upgrade's error, so OnReject is how its users see one, e.g.
+	//
+	//	OnReject: func(r *http.Request, status int, err error) {
+	//		log.Printf("%s %s: %d %v", r.RemoteAddr, r.URL, status, err)
+	//	},
+	OnReject func(r *http.Request, status int, err error)
 
 	// ReadLimit is the largest message the Conn accepts, in bytes;
 	// 0 means DefaultReadLimit.
@@ -178,24 +205,24 @@ func (u *Upgrader) run(c *Conn) {
 // two kinds of Conn apart.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*Conn, error) {
 	if u.conns.stopping.Load() {
-		return nil, u.refuse(w, &refusal{http.StatusServiceUnavailable, "server is shutting down"})
+		return nil, u.refuse(w, r, &refusal{http.StatusServiceUnavailable, "server is shutting down"})
 	}
 	if r.ProtoMajor == 2 {
 		return u.upgradeHTTP2(w, r, responseHeader)
 	}
 	key, herr := checkUpgradeRequest(r)
 	if herr != nil {
-		return nil, u.refuse(w, herr)
+		return nil, u.refuse(w, r, herr)
 	}
 	neg, herr := u.negotiate(r, responseHeader)
 	if herr != nil {
-		return nil, u.refuse(w, herr)
+		return nil, u.refuse(w, r, herr)
 	}
 	protocol, extResp := neg.protocol, neg.extensions
 
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return nil, u.refuse(w, &refusal{http.StatusInternalServerError, "cannot take over the HTTP connection: " + err.Error()})
+		return nil, u.refuse(w, r, &refusal{http.StatusInternalServerError, "cannot take over the HTTP connection: " + err.Error()})
 	}
 	// Bytes the client sent right after its request belong to the Conn.
 	var buffered []byte
@@ -248,8 +275,8 @@ type negotiated struct {
 // the subprotocol.
 func (u *Upgrader) negotiate(r *http.Request, responseHeader http.Header) (negotiated, *refusal) {
 	var neg negotiated
-	if !u.originAllowed(r) {
-		return neg, &refusal{http.StatusForbidden, "origin " + r.Header.Get("Origin") + " is not allowed"}
+	if why := u.originRefused(r); why != "" {
+		return neg, &refusal{http.StatusForbidden, why}
 	}
 	offers, err := parseExtensions(r.Header)
 	if err != nil {
@@ -302,15 +329,22 @@ func (u *Upgrader) register(c *Conn) (*Conn, error) {
 	return c, nil
 }
 
-func (u *Upgrader) originAllowed(r *http.Request) bool {
+// originRefused returns why r's origin is refused, or "" if it is not.
+func (u *Upgrader) originRefused(r *http.Request) string {
 	if u.CheckOrigin != nil {
-		return u.CheckOrigin(r)
+		if u.CheckOrigin(r) {
+			return ""
+		}
+		return "origin " + strconv.Quote(r.Header.Get("Origin")) + " is not allowed by the Upgrader's CheckOrigin"
 	}
-	return checkSameOrigin(r, u.OriginPatterns)
+	return checkSameOrigin(r, u.OriginPatterns, u.TrustForwardedHost)
 }
 
 // refuse answers a bad handshake with its status and reason.
-func (u *Upgrader) refuse(w http.ResponseWriter, e *refusal) error {
+func (u *Upgrader) refuse(w http.ResponseWriter, r *http.Request, e *refusal) error {
+	if u.OnReject != nil {
+		u.OnReject(r, e.status, e)
+	}
 	h := w.Header()
 	if e.status == http.StatusUpgradeRequired {
 		h.Set("Sec-WebSocket-Version", "13")

@@ -72,6 +72,11 @@ func newMux(readLimit int64, origins []string) (*http.ServeMux, *websocket.Upgra
 		ReadLimit:      readLimit,
 		OriginPatterns: origins,
 		Handler:        echo,
+		// Say why a handshake was refused: behind a reverse proxy that
+		// rewrites Host, browsers see only a failed connection.
+		OnReject: func(r *http.Request, status int, err error) {
+			log.Printf("echo: refused %s from %s: %d %v", r.URL.Path, r.RemoteAddr, status, err)
+		},
 	}
 	mux.Handle("/ws", upgrader)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
