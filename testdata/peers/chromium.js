@@ -10,7 +10,8 @@
 //   ]);                                          // each: window.testResult
 //   await browser.close();
 //
-// CHROMIUM=/path/to/binary overrides the default /usr/bin/chromium.
+// WSSTD_CHROMIUM (or CHROMIUM)=/path/to/binary overrides the default
+// /usr/bin/chromium.
 //
 // Options (launch(opts)) and their environment equivalents, for scripts such
 // as browser.js that take no options:
@@ -48,7 +49,7 @@ async function launch(opts = {}) {
   let context;
   try {
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      executablePath: process.env.WSSTD_CHROMIUM || process.env.CHROMIUM || '/usr/bin/chromium',
       headless: true,
       args,
       ignoreHTTPSErrors: Boolean(ignoreCerts),
