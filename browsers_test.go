@@ -31,7 +31,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -53,7 +52,7 @@ type browserResult struct {
 
 	Raw        json.RawMessage // the page's result as it sent it
 	Log        []string        // the page's log lines, in order
-	ProxyTries int             // connections the browser made to the dead proxy
+	ProxyTries int             // requests the browser sent to the dead proxy
 }
 
 // runBrowserPage opens pageURL in engine (peerChromium, peerFirefox or
@@ -66,7 +65,7 @@ func runBrowserPage(t *testing.T, engine, pageURL string) browserResult {
 	t.Helper()
 	requirePeer(t, engine, peerInstallHint)
 	col := startPageCollector(t)
-	proxy, proxyTries := startDeadProxy(t)
+	proxy := startDeadProxy(t)
 
 	u, err := url.Parse(pageURL)
 	if err != nil {
@@ -77,7 +76,7 @@ func runBrowserPage(t *testing.T, engine, pageURL string) browserResult {
 	u.RawQuery = q.Encode()
 
 	start := time.Now()
-	b := startBrowser(t, engine, u.String(), proxy)
+	b := startBrowser(t, engine, u.String(), proxy.addr)
 	var res browserResult
 	select {
 	case raw := <-col.result:
@@ -92,9 +91,12 @@ func runBrowserPage(t *testing.T, engine, pageURL string) browserResult {
 	}
 	b.stop(t)
 	res.Log = col.lines()
-	res.ProxyTries = int(proxyTries.Load())
-	t.Logf("%s: page ran for %v; %s; %d connection(s) to the dead proxy", engine,
-		time.Since(start).Round(time.Millisecond), res.UserAgent, res.ProxyTries)
+	var asked string
+	res.ProxyTries, asked = proxy.summary()
+	t.Logf("%s: page ran for %v; %s", engine, time.Since(start).Round(time.Millisecond), res.UserAgent)
+	if res.ProxyTries > 0 {
+		t.Logf("%s: %d request(s) to the dead proxy: %s", engine, res.ProxyTries, asked)
+	}
 	if res.Raw == nil || t.Failed() {
 		t.Logf("%s page log:\n%s", engine, strings.Join(res.Log, "\n"))
 		t.Logf("%s output:\n%s", engine, b.out.String())
@@ -162,28 +164,72 @@ func (c *pageCollector) lines() []string {
 	return out
 }
 
-// startDeadProxy listens on loopback and closes every connection at once:
-// a proxy that lets nothing through, for the browsers' background traffic.
-func startDeadProxy(t *testing.T) (addr string, tries *atomic.Int32) {
+// deadProxy listens on loopback and answers every request 502 without
+// forwarding anything: a proxy that lets nothing through, for the
+// browsers' background traffic. It records what was asked for.
+type deadProxy struct {
+	addr string
+	mu   sync.Mutex
+	asks map[string]int // request line target -> count
+}
+
+func startDeadProxy(t *testing.T) *deadProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tries = new(atomic.Int32)
-	done := make(chan struct{})
+	p := &deadProxy{addr: ln.Addr().String(), asks: make(map[string]int)}
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
-		defer close(done)
+		defer wg.Done()
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			tries.Add(1)
-			c.Close()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(2 * time.Second))
+				line, _ := bufio.NewReader(io.LimitReader(c, 4096)).ReadString('\n')
+				f := strings.Fields(line)
+				target := "(nothing)"
+				if len(f) >= 2 {
+					target = f[0] + " " + f[1]
+				}
+				p.mu.Lock()
+				p.asks[target]++
+				p.mu.Unlock()
+				io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			}()
 		}
 	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return ln.Addr().String(), tries
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return p
+}
+
+// summary lists what the browser asked the proxy for, most asked first.
+func (p *deadProxy) summary() (int, string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	type ask struct {
+		target string
+		n      int
+	}
+	var all []ask
+	total := 0
+	for k, n := range p.asks {
+		all = append(all, ask{k, n})
+		total += n
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n || all[i].n == all[j].n && all[i].target < all[j].target })
+	var parts []string
+	for _, a := range all {
+		parts = append(parts, fmt.Sprintf("%s x%d", a.target, a.n))
+	}
+	return total, strings.Join(parts, ", ")
 }
 
 // ---- Browser processes ----
