@@ -224,7 +224,9 @@ func (p *deadProxy) summary() (int, string) {
 		all = append(all, ask{k, n})
 		total += n
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n || all[i].n == all[j].n && all[i].target < all[j].target })
+	sort.Slice(all, func(i, j int) bool {
+		return all[i].n > all[j].n || all[i].n == all[j].n && all[i].target < all[j].target
+	})
 	var parts []string
 	for _, a := range all {
 		parts = append(parts, fmt.Sprintf("%s x%d", a.target, a.n))
