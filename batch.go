@@ -77,10 +77,7 @@ func (c *Conn) batchMessage(h frameHeader, payload []byte) (ok bool, err error) 
 		return true, err
 	}
 	h.length = int64(len(payload))
-	if !c.isServer {
-		h.masked = true
-		h.key = newMaskKey()
-	}
+	c.maskHeader(&h)
 	if len(c.batch)+maxHeaderLen+len(payload) > maxBatch {
 		if err := c.flushBatchLocked(); err != nil {
 			return true, err

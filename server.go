@@ -75,7 +75,7 @@ type Upgrader struct {
 // for the connection (8 KiB) while the WebSocket lives on. The Conn's
 // Request then carries a context that is not canceled when ServeHTTP
 // returns. A panic in Handler is logged and closes the Conn with
-// StatusInternalServerError instead of crashing the program.
+// StatusInternalError (1011) instead of crashing the program.
 func (u *Upgrader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if u.Handler == nil {
 		http.Error(w, "websocket: Upgrader has no Handler", http.StatusInternalServerError)
@@ -126,7 +126,7 @@ func (u *Upgrader) run(c *Conn) {
 // two kinds of Conn apart.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*Conn, error) {
 	if u.conns.stopping.Load() {
-		return nil, u.refuse(w, &handshakeError{http.StatusServiceUnavailable, "server is shutting down"})
+		return nil, u.refuse(w, &refusal{http.StatusServiceUnavailable, "server is shutting down"})
 	}
 	if r.ProtoMajor == 2 {
 		return u.upgradeHTTP2(w, r, responseHeader)
@@ -143,7 +143,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return nil, u.refuse(w, &handshakeError{http.StatusInternalServerError, "cannot take over the HTTP connection: " + err.Error()})
+		return nil, u.refuse(w, &refusal{http.StatusInternalServerError, "cannot take over the HTTP connection: " + err.Error()})
 	}
 	// Bytes the client sent right after its request belong to the Conn.
 	var buffered []byte
@@ -197,19 +197,19 @@ type negotiated struct {
 // negotiate applies the checks and negotiations that HTTP/1.1 and HTTP/2
 // handshakes share: the Origin policy, the extensions, responseHeader and
 // the subprotocol.
-func (u *Upgrader) negotiate(r *http.Request, responseHeader http.Header) (negotiated, *handshakeError) {
+func (u *Upgrader) negotiate(r *http.Request, responseHeader http.Header) (negotiated, *refusal) {
 	var neg negotiated
 	if !u.originAllowed(r) {
-		return neg, &handshakeError{http.StatusForbidden, "origin " + r.Header.Get("Origin") + " is not allowed"}
+		return neg, &refusal{http.StatusForbidden, "origin " + r.Header.Get("Origin") + " is not allowed"}
 	}
 	offers, err := parseExtensions(r.Header)
 	if err != nil {
-		return neg, &handshakeError{http.StatusBadRequest, "malformed Sec-WebSocket-Extensions header"}
+		return neg, &refusal{http.StatusBadRequest, "malformed Sec-WebSocket-Extensions header"}
 	}
 	neg.extensions, neg.deflate, _ = negotiateDeflate(offers, u.Compression)
 	for k := range responseHeader {
 		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Sec-Websocket-") || http.CanonicalHeaderKey(k) == "Upgrade" || http.CanonicalHeaderKey(k) == "Connection" {
-			return neg, &handshakeError{http.StatusInternalServerError, "responseHeader may not set " + k}
+			return neg, &refusal{http.StatusInternalServerError, "responseHeader may not set " + k}
 		}
 	}
 	neg.protocol = selectSubprotocol(u.Subprotocols, headerTokens(r.Header, "Sec-WebSocket-Protocol"))
@@ -248,7 +248,7 @@ func (u *Upgrader) originAllowed(r *http.Request) bool {
 }
 
 // refuse answers a bad handshake with its status and reason.
-func (u *Upgrader) refuse(w http.ResponseWriter, e *handshakeError) error {
+func (u *Upgrader) refuse(w http.ResponseWriter, e *refusal) error {
 	h := w.Header()
 	if e.status == http.StatusUpgradeRequired {
 		h.Set("Sec-WebSocket-Version", "13")
