@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -554,5 +555,75 @@ func TestBrowsersMissingEngine(t *testing.T) {
 	t.Setenv("WSSTD_FIREFOX", "off")
 	if err := peerOff(peerFirefox); err == nil {
 		t.Fatal("WSSTD_FIREFOX=off does not turn Firefox off")
+	}
+}
+
+// TestBrowsersChatExample has two people talk in the chat example in every
+// engine (chat_page.html drives two copies of its page through their
+// forms): Join, say, answer, Leave. The example runs as built, behind a
+// reverse proxy that also serves the harness page, so that the harness
+// and the chat pages share an origin; the proxy keeps the browser's Host,
+// which the chat's origin check compares with Origin.
+func TestBrowsersChatExample(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "chat")
+	if out, err := exec.Command("go", "build", "-o", bin, "./examples/chat").CombinedOutput(); err != nil {
+		t.Fatalf("building examples/chat: %v\n%s", err, out)
+	}
+	harness := filepath.Join(peersDir, "chat_page.html")
+	for _, engine := range browserEngines {
+		t.Run(engine, func(t *testing.T) {
+			requirePeer(t, engine, peerInstallHint)
+			chat := startProcGroup(t, "examples/chat", nil, nil, bin, "-addr", "127.0.0.1:0")
+			addr := waitServing(t, chat)
+			target := &url.URL{Scheme: "http", Host: addr}
+			proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+				r.SetURL(target)
+				r.Out.Host = r.In.Host
+			}}
+			mux := http.NewServeMux()
+			mux.Handle("/", proxy)
+			mux.HandleFunc("/chat_page.html", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "no-store")
+				http.ServeFile(w, r, harness)
+			})
+			s := httptest.NewServer(mux)
+			t.Cleanup(s.Close)
+
+			res := runBrowserPage(t, engine, s.URL+"/chat_page.html")
+			if !res.OK || len(res.Errors) > 0 {
+				t.Errorf("%s: chat page: %q", engine, res.Errors)
+			}
+			var talk struct{ Alice, Bob []string }
+			json.Unmarshal(res.Raw, &talk)
+			t.Logf("%s: alice's page: %q; bob's page: %q", engine, talk.Alice, talk.Bob)
+			if !t.Failed() {
+				return
+			}
+			t.Logf("examples/chat output:\n%s", chat.out.String())
+		})
+	}
+}
+
+// waitServing returns the address an example logged as "serving on
+// http://ADDR", polling its output until peerStartTimeout.
+func waitServing(t *testing.T, p *browserProc) string {
+	t.Helper()
+	deadline := time.Now().Add(peerStartTimeout)
+	for {
+		out := p.out.String()
+		if _, rest, ok := strings.Cut(out, "serving on http://"); ok {
+			if addr, _, ok := strings.Cut(rest, " "); ok {
+				return addr
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited (%v): %s", p.name, p.err, out)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not say where it serves within %v: %s", p.name, peerStartTimeout, out)
+		}
 	}
 }
