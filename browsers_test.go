@@ -64,6 +64,12 @@ type browserResult struct {
 // peerBrowserLimit; checking the result is up to the caller.
 func runBrowserPage(t *testing.T, engine, pageURL string) browserResult {
 	t.Helper()
+	return runBrowserPageLimit(t, engine, pageURL, peerBrowserLimit)
+}
+
+// runBrowserPageLimit is runBrowserPage with a limit of its own.
+func runBrowserPageLimit(t *testing.T, engine, pageURL string, limit time.Duration) browserResult {
+	t.Helper()
 	requirePeer(t, engine, peerInstallHint)
 	col := startPageCollector(t)
 	proxy := startDeadProxy(t)
@@ -87,8 +93,8 @@ func runBrowserPage(t *testing.T, engine, pageURL string) browserResult {
 		}
 	case <-b.done:
 		t.Errorf("%s exited (%v) before the page reported a result", engine, b.err)
-	case <-time.After(peerBrowserLimit):
-		t.Errorf("%s: the page reported no result within %v", engine, peerBrowserLimit)
+	case <-time.After(limit):
+		t.Errorf("%s: the page reported no result within %v", engine, limit)
 	}
 	b.stop(t)
 	res.Log = col.lines()
@@ -625,5 +631,49 @@ func waitServing(t *testing.T, p *browserProc) string {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s did not say where it serves within %v: %s", p.name, peerStartTimeout, out)
 		}
+	}
+}
+
+// TestWasmBrowsers runs the js/wasm client tests (client_js_test.go, as
+// TestWasm builds them) in Firefox and WebKit; TestWasm runs them in Node
+// and Chromium.
+func TestWasmBrowsers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a js/wasm test binary; skipped with -short")
+	}
+	t.Parallel()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command to build the js/wasm tests: %v", err)
+	}
+	wantTests := wasmTestNames(t)
+	goroot := goEnvGOROOT(t, goBin)
+	wasmExecJS := wasmSupportFile(goroot, "wasm_exec.js")
+	if wasmExecJS == "" {
+		t.Skipf("the Go toolchain at %s has no wasm_exec.js", goroot)
+	}
+	for _, engine := range []string{peerFirefox, peerWebKit} {
+		requirePeer(t, engine, peerInstallHint)
+	}
+	bin := buildWasmTests(t, goBin)
+	s := startWasmServer(t, bin, wasmExecJS)
+	for _, engine := range []string{peerFirefox, peerWebKit} {
+		t.Run(engine, func(t *testing.T) {
+			page := s.URL + "/wasm/?arg=-test.v&arg=-test.timeout=150s&engine=" + engine
+			res := runBrowserPageLimit(t, engine, page, wasmRunLimit)
+			var run struct {
+				OK       bool     `json:"ok"`
+				ExitCode int      `json:"exitCode"`
+				Output   string   `json:"output"`
+				Errors   []string `json:"errors"`
+			}
+			if err := json.Unmarshal(res.Raw, &run); err != nil {
+				t.Fatalf("%s: bad result: %v", engine, err)
+			}
+			if len(run.Errors) > 0 {
+				t.Errorf("%s: page errors: %q", engine, run.Errors)
+			}
+			checkWasmRun(t, engine, run.Output, run.OK, wantTests)
+		})
 	}
 }
