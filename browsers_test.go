@@ -67,10 +67,17 @@ func runBrowserPage(t *testing.T, engine, pageURL string) browserResult {
 	return runBrowserPageLimit(t, engine, pageURL, peerBrowserLimit)
 }
 
+// browserSlots bounds the browsers runBrowserPage runs at once: each one
+// is several processes that would otherwise crowd the machine and slow
+// every other test (and their timing) down.
+var browserSlots = make(chan struct{}, 1)
+
 // runBrowserPageLimit is runBrowserPage with a limit of its own.
 func runBrowserPageLimit(t *testing.T, engine, pageURL string, limit time.Duration) browserResult {
 	t.Helper()
 	requirePeer(t, engine, peerInstallHint)
+	browserSlots <- struct{}{}
+	defer func() { <-browserSlots }()
 	col := startPageCollector(t)
 	proxy := startDeadProxy(t)
 
@@ -418,52 +425,75 @@ func startXvfb(t *testing.T) string {
 // ---- Tests ----
 
 // TestBrowsersInterop runs matrix.html in every engine against our server,
-// with compression off and in both permessage-deflate modes: echoes of text
-// and binary up to 1 MiB, a subprotocol, a server ping, the page's close
-// (4001 "bye") and the server's (4002 "server-bye").
+// with compression off and in both permessage-deflate modes (one server
+// each, all three in one browser start through matrix_runs.html): echoes
+// of text and binary up to 1 MiB, a subprotocol, a server ping, the page's
+// close (4001 "bye") and the server's (4002 "server-bye").
 func TestBrowsersInterop(t *testing.T) {
 	t.Parallel()
-	matrix := filepath.Join(peersDir, "matrix.html")
+	pages := map[string]string{
+		"/matrix.html":      filepath.Join(peersDir, "matrix.html"),
+		"/matrix_runs.html": filepath.Join(peersDir, "matrix_runs.html"),
+	}
+	modes := []CompressionMode{CompressionDisabled, CompressionNoContextTakeover, CompressionContextTakeover}
 	for _, engine := range browserEngines {
 		t.Run(engine, func(t *testing.T) {
 			requirePeer(t, engine, peerInstallHint)
-			for _, mode := range []CompressionMode{CompressionDisabled, CompressionNoContextTakeover, CompressionContextTakeover} {
-				t.Run(compressionModeName(mode), func(t *testing.T) {
-					s := startGoEchoServerMode(t, map[string]string{"/matrix.html": matrix}, mode)
-					res := runBrowserPage(t, engine, s.URL+"/matrix.html?path=/ws&protocol=chat&serverclose=1")
-					if !res.OK || len(res.Errors) > 0 {
-						t.Errorf("%s: matrix failed: %q", engine, res.Errors)
-					}
-					if res.Protocol != "chat" {
-						t.Errorf("%s: subprotocol %q, want chat", engine, res.Protocol)
-					}
-					if res.Close == nil || res.Close.Code != 4001 || res.Close.Reason != "bye" {
-						t.Errorf("%s: saw close %+v, want 4001 \"bye\" echoed", engine, res.Close)
-					}
-					if sc := res.ServerClose; sc == nil || sc.Code != 4002 || sc.Reason != "server-bye" || !sc.WasClean {
-						t.Errorf("%s: saw the server's close as %+v, want a clean 4002 \"server-bye\"", engine, sc)
-					}
-					rec := s.waitRecord(t, peerLineTimeout)
-					checkServerClose(t, rec, 4001, "bye")
-					if rec.subprotocol != "chat" || rec.pings != 1 {
-						t.Errorf("Go server: subprotocol %q, ping-me %d times; want chat, 1", rec.subprotocol, rec.pings)
-					}
-					t.Logf("%s offered Sec-WebSocket-Extensions %q; negotiated %q", engine, rec.offeredExt, res.Extensions)
-					if !strings.Contains(rec.offeredExt, "permessage-deflate") {
-						t.Errorf("%s did not offer permessage-deflate (offered %q)", engine, rec.offeredExt)
-					}
-					wantDeflate := mode != CompressionDisabled
-					if rec.deflate != wantDeflate || strings.Contains(res.Extensions, "permessage-deflate") != wantDeflate {
-						t.Errorf("%s with %s: server PerMessageDeflate %v, page's extensions %q; want deflate %v",
-							engine, compressionModeName(mode), rec.deflate, res.Extensions, wantDeflate)
-					}
-					rec2 := s.waitRecord(t, peerLineTimeout)
-					if rec2.closeErr != nil {
-						t.Errorf("Go server: CloseWithStatus(4002) toward %s: %v, want the close handshake completed", engine, rec2.closeErr)
-					}
-				})
+			q := url.Values{"protocol": {"chat"}, "serverclose": {"1"}}
+			servers := make([]*goEchoServer, len(modes))
+			for i, mode := range modes {
+				servers[i] = startGoEchoServerMode(t, pages, mode)
+				q.Add("url", servers[i].wsURL())
+			}
+			res := runBrowserPage(t, engine, servers[0].URL+"/matrix_runs.html?"+q.Encode())
+			var out struct {
+				Runs []struct {
+					URL string `json:"url"`
+					browserResult
+				} `json:"runs"`
+			}
+			if err := json.Unmarshal(res.Raw, &out); err != nil || len(out.Runs) != len(modes) {
+				t.Fatalf("%s: %d matrix runs reported (%v), want %d; errors %q", engine, len(out.Runs), err, len(modes), res.Errors)
+			}
+			for i, mode := range modes {
+				checkBrowserMatrix(t, engine, mode, servers[i], out.Runs[i].browserResult)
 			}
 		})
+	}
+}
+
+// checkBrowserMatrix checks one matrix.html run in engine against s.
+func checkBrowserMatrix(t *testing.T, engine string, mode CompressionMode, s *goEchoServer, res browserResult) {
+	t.Helper()
+	label := engine + " with " + compressionModeName(mode)
+	if !res.OK || len(res.Errors) > 0 {
+		t.Errorf("%s: matrix failed: %q", label, res.Errors)
+	}
+	if res.Protocol != "chat" {
+		t.Errorf("%s: subprotocol %q, want chat", label, res.Protocol)
+	}
+	if res.Close == nil || res.Close.Code != 4001 || res.Close.Reason != "bye" {
+		t.Errorf("%s: saw close %+v, want 4001 \"bye\" echoed", label, res.Close)
+	}
+	if sc := res.ServerClose; sc == nil || sc.Code != 4002 || sc.Reason != "server-bye" || !sc.WasClean {
+		t.Errorf("%s: saw the server's close as %+v, want a clean 4002 \"server-bye\"", label, sc)
+	}
+	rec := s.waitRecord(t, peerLineTimeout)
+	checkServerClose(t, rec, 4001, "bye")
+	if rec.subprotocol != "chat" || rec.pings != 1 {
+		t.Errorf("%s: Go server: subprotocol %q, ping-me %d times; want chat, 1", label, rec.subprotocol, rec.pings)
+	}
+	t.Logf("%s: offered Sec-WebSocket-Extensions %q; the page reports %q", label, rec.offeredExt, res.Extensions)
+	if !strings.Contains(rec.offeredExt, "permessage-deflate") {
+		t.Errorf("%s did not offer permessage-deflate (offered %q)", label, rec.offeredExt)
+	}
+	wantDeflate := mode != CompressionDisabled
+	if rec.deflate != wantDeflate || strings.Contains(res.Extensions, "permessage-deflate") != wantDeflate {
+		t.Errorf("%s: server PerMessageDeflate %v, page's extensions %q; want deflate %v", label, rec.deflate, res.Extensions, wantDeflate)
+	}
+	rec2 := s.waitRecord(t, peerLineTimeout)
+	if rec2.closeErr != nil {
+		t.Errorf("%s: Go server: CloseWithStatus(4002): %v, want the close handshake completed", label, rec2.closeErr)
 	}
 }
 
@@ -674,6 +704,67 @@ func TestWasmBrowsers(t *testing.T) {
 				t.Errorf("%s: page errors: %q", engine, run.Errors)
 			}
 			checkWasmRun(t, engine, run.Output, run.OK, wantTests)
+		})
+	}
+}
+
+// TestBrowsersOversizeMessage has each engine send 4 MiB messages to a
+// server whose read limit is 64 KiB (big_message.html, 5 connections one after
+// another). The server must fail each connection with 1009. The page
+// should see 1009 too; until the close frame is made to survive unread
+// input (a lingering close, issue 19), it often sees 1006 instead, so both
+// are accepted here and the counts logged.
+func TestBrowsersOversizeMessage(t *testing.T) {
+	t.Parallel()
+	const runs = 5
+	page := filepath.Join(peersDir, "big_message.html")
+	for _, engine := range browserEngines {
+		t.Run(engine, func(t *testing.T) {
+			requirePeer(t, engine, peerInstallHint)
+			serverErrs := make(chan error, runs)
+			mux := http.NewServeMux()
+			mux.Handle("/ws", &Upgrader{ReadLimit: 64 << 10, Handler: func(c *Conn) {
+				_, _, err := c.ReadMessage()
+				serverErrs <- err
+			}})
+			mux.HandleFunc("/big_message.html", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "no-store")
+				http.ServeFile(w, r, page)
+			})
+			s := httptest.NewServer(mux)
+			t.Cleanup(s.Close)
+
+			res := runBrowserPage(t, engine, fmt.Sprintf("%s/big_message.html?size=%d&runs=%d", s.URL, 4<<20, runs))
+			var out struct {
+				Closes []struct {
+					Code     int    `json:"code"`
+					Reason   string `json:"reason"`
+					WasClean bool   `json:"wasClean"`
+				} `json:"closes"`
+			}
+			json.Unmarshal(res.Raw, &out)
+			if !res.OK || len(out.Closes) != runs {
+				t.Fatalf("%s: %d closes reported, errors %q", engine, len(out.Closes), res.Errors)
+			}
+			seen := map[int]int{}
+			for i, c := range out.Closes {
+				seen[c.Code]++
+				if c.Code != int(StatusMessageTooBig) && c.Code != int(StatusAbnormalClosure) {
+					t.Errorf("%s: run %d: the page saw close %d %q, want 1009 (or 1006 while the close frame can be lost)", engine, i+1, c.Code, c.Reason)
+				}
+			}
+			t.Logf("%s: the page saw 1009 in %d of %d runs, 1006 in %d", engine, seen[1009], runs, seen[1006])
+			for i := 0; i < runs; i++ {
+				select {
+				case err := <-serverErrs:
+					var pe *ProtocolError
+					if !errors.As(err, &pe) || pe.Code != StatusMessageTooBig {
+						t.Errorf("%s: server read: %v, want a *ProtocolError with 1009", engine, err)
+					}
+				case <-time.After(peerLineTimeout):
+					t.Fatalf("%s: the server saw %d connections end, want %d", engine, i, runs)
+				}
+			}
 		})
 	}
 }
