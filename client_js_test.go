@@ -390,13 +390,24 @@ func TestWasmSubprotocol(t *testing.T) {
 		t.Errorf("Subprotocol() without an offer = %q, want \"\"", got)
 	}
 	c.Close()
-	// Browsers (and Node) fail the handshake when the server picks none of
-	// the offered subprotocols.
+	// Chromium and Node fail the handshake when the server picks none of
+	// the offered subprotocols; Firefox and WebKit accept it, with no
+	// subprotocol, as the native client does.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d := Dialer{Subprotocols: []string{"other"}}
-	if c, _, err := d.Dial(ctx, wasmServer(t)+"/ws/echo?id="+wasmID(t), nil); err == nil {
+	c, _, err := d.Dial(ctx, wasmServer(t)+"/ws/echo?id="+wasmID(t), nil)
+	switch engine := os.Getenv("WSSTD_WASM_ENGINE"); {
+	case engine == "firefox" || engine == "webkit":
+		if err != nil {
+			t.Errorf("%s: Dial offering only a subprotocol the server does not speak: %v, want a Conn without subprotocol", engine, err)
+		} else if got := c.Subprotocol(); got != "" {
+			t.Errorf("%s: Subprotocol() = %q after the server chose none", engine, got)
+		}
+	case err == nil:
 		t.Errorf("Dial offering only a subprotocol the server does not speak succeeded (Subprotocol() = %q)", c.Subprotocol())
+	}
+	if c != nil {
 		c.Close()
 	}
 }
@@ -405,8 +416,8 @@ func TestWasmPerMessageDeflate(t *testing.T) {
 	c := wasmDial(t, nil, "/ws/deflate?id="+wasmID(t))
 	deflate := c.PerMessageDeflate()
 	t.Logf("%s negotiated permessage-deflate: %v", os.Getenv("WSSTD_WASM_ENGINE"), deflate)
-	if os.Getenv("WSSTD_WASM_ENGINE") == "chromium" && !deflate {
-		t.Errorf("Chromium did not negotiate permessage-deflate with a server that accepts it")
+	if engine := os.Getenv("WSSTD_WASM_ENGINE"); (engine == "chromium" || engine == "firefox" || engine == "webkit") && !deflate {
+		t.Errorf("%s did not negotiate permessage-deflate with a server that accepts it", engine)
 	}
 	want := bytes.Repeat([]byte("compressible "), 10000)
 	if err := c.WriteMessage(TextMessage, want); err != nil {

@@ -78,7 +78,8 @@ type peerCheck struct {
 var peerChecks sync.Map // what -> *peerCheck
 
 // requirePeer skips the test (or fails it when $CI is set) unless the peer
-// named what (peerNode, peerPython, peerChromium) can run here.
+// named what (peerNode, peerPython, peerChromium, peerFirefox, peerWebKit)
+// can run here, or the environment turns it off (see peerenv_test.go).
 func requirePeer(t testing.TB, what, installHint string) {
 	t.Helper()
 	v, _ := peerChecks.LoadOrStore(what, &peerCheck{})
@@ -87,37 +88,42 @@ func requirePeer(t testing.TB, what, installHint string) {
 	if pc.err == nil {
 		return
 	}
-	msg := fmt.Sprintf("interop peer %q is not available (%v); install the peers with: %s", what, pc.err, installHint)
+	var off errPeerOff
+	if errors.As(pc.err, &off) {
+		skipPeer(t, what, fmt.Sprintf("interop peer %q turned off by %v", what, pc.err))
+	}
+	msg := fmt.Sprintf("interop peer %q is not available (%v); install the peers with: %s (or set %s to its path)", what, pc.err, installHint, peerEnv[what])
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg)
 	}
-	t.Skip(msg)
+	skipPeer(t, what, msg)
 }
 
 func checkPeer(what string) error {
+	if err := peerOff(what); err != nil {
+		return err
+	}
 	switch what {
 	case peerNode:
 		return checkNodeModule("ws")
 	case peerPython:
-		return checkCommand("/usr/bin/python3", "-c", "import websockets")
+		return checkCommand(pythonBin(), "-c", "import websockets")
 	case peerChromium:
-		bin := os.Getenv("CHROMIUM")
-		if bin == "" {
-			bin = "/usr/bin/chromium"
-		}
-		if _, err := os.Stat(bin); err != nil {
+		if _, err := os.Stat(chromiumBin()); err != nil {
 			return err
 		}
 		return checkNodeModule("playwright-core")
+	case peerFirefox, peerWebKit:
+		return checkBrowserPeer(what)
 	}
 	return fmt.Errorf("unknown peer %q", what)
 }
 
 func checkNodeModule(module string) error {
-	if _, err := exec.LookPath("node"); err != nil {
+	if _, err := exec.LookPath(nodeBin()); err != nil {
 		return err
 	}
-	return checkCommand("node", "-e", fmt.Sprintf("require(%q)", module))
+	return checkCommand(nodeBin(), "-e", fmt.Sprintf("require(%q)", module))
 }
 
 func checkCommand(name string, args ...string) error {

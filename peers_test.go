@@ -109,6 +109,7 @@ func startPeerProc(t *testing.T, ctx context.Context, name string, argv ...strin
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
 	p := &peerProc{name: name, out: newLineLog(), done: make(chan struct{})}
+	argv = peerArgv(argv)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = peersDir
 	cmd.Stdout = p.out

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real WebSocket peers used by the interop tests:
-#   - Debian packages: chromium (headless browser), python3-websockets
+#   - Debian packages: chromium (headless browser), python3-websockets,
+#     firefox-esr (run headless), libwebkit2gtk-4.1-0 (its MiniBrowser is
+#     WebKit's test browser) and xvfb (the X server MiniBrowser runs on)
 #   - npm packages from testdata/peers/package-lock.json (ws, playwright-core)
 # Idempotent and non-interactive. Run from anywhere: bash .ci/install-peers.sh
 # Needs Debian/Ubuntu with apt, Node >= 20 and npm already on PATH.
@@ -13,7 +15,7 @@ sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
 # Debian packages: only touch apt when something is missing.
-pkgs=(chromium python3-websockets)
+pkgs=(chromium python3-websockets firefox-esr libwebkit2gtk-4.1-0 xvfb)
 missing=()
 for p in "${pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -22,8 +24,9 @@ for p in "${pkgs[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-peers: apt-get install ${missing[*]}"
-  $sudo apt-get update -q
-  $sudo apt-get install -y "${missing[@]}"
+  # Another apt run may hold the dpkg lock: wait for it.
+  $sudo apt-get -o DPkg::Lock::Timeout=900 update -q
+  $sudo apt-get -o DPkg::Lock::Timeout=900 install -y "${missing[@]}"
 else
   echo "install-peers: apt packages already installed"
 fi
@@ -45,3 +48,10 @@ npm ci --no-audit --no-fund
 /usr/bin/python3 -c 'import websockets; print("install-peers: python3-websockets", websockets.__version__)'
 node -p '"install-peers: ws " + require("ws/package.json").version + ", playwright-core " + require("playwright-core/package.json").version'
 echo "install-peers: $(/usr/bin/chromium --version 2>/dev/null)"
+echo "install-peers: $(firefox-esr --version 2>/dev/null)"
+minibrowser="$(ls /usr/lib/*/webkit2gtk-4.1/MiniBrowser 2>/dev/null | head -n 1)"
+if [ -z "$minibrowser" ]; then
+  echo "install-peers: libwebkit2gtk-4.1-0 installed no MiniBrowser" >&2
+  exit 1
+fi
+echo "install-peers: WebKitGTK MiniBrowser at $minibrowser, Xvfb at $(command -v Xvfb)"

@@ -28,6 +28,9 @@ func TestBrowserChat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if off := chromiumOff(); off != "" {
+		t.Skip("browser test turned off by " + off)
+	}
 	if err := chatPeersAvailable(peers); err != nil {
 		msg := fmt.Sprintf("headless Chromium is not available (%v); install it with: bash .ci/install-peers.sh", err)
 		if os.Getenv("CI") != "" {
@@ -61,7 +64,7 @@ func TestBrowserChat(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "chat_browsers.js", base,
+	cmd := exec.CommandContext(ctx, nodePath(), "chat_browsers.js", base,
 		"--timeout=20000", "--room="+room, "--alice-says="+aliceSays, "--bob-says="+bobSays)
 	cmd.Dir = peers
 	cmd.Env = env
@@ -123,19 +126,15 @@ func TestBrowserChat(t *testing.T) {
 // chatPeersAvailable reports why the browser test cannot run here, if it
 // cannot.
 func chatPeersAvailable(peers string) error {
-	bin := os.Getenv("CHROMIUM")
-	if bin == "" {
-		bin = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(bin); err != nil {
+	if _, err := os.Stat(chromiumPath()); err != nil {
 		return err
 	}
-	if _, err := exec.LookPath("node"); err != nil {
+	if _, err := exec.LookPath(nodePath()); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "-e", `require("playwright-core")`)
+	cmd := exec.CommandContext(ctx, nodePath(), "-e", `require("playwright-core")`)
 	cmd.Dir = peers
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("node cannot load playwright-core from %s: %v: %s", peers, err, bytes.TrimSpace(out))

@@ -19,6 +19,7 @@ import (
 	"context"
 	"flag"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -56,9 +57,15 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Listen first, so that "serving on" is only said once it is true.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Printf("chat: serving on http://%s (WebSocket endpoint ws://%s/ws?room=NAME&name=NICK)", *addr, *addr)
+	go func() { errc <- srv.Serve(ln) }()
+	a := ln.Addr().String()
+	log.Printf("chat: serving on http://%s (WebSocket endpoint ws://%s/ws?room=NAME&name=NICK)", a, a)
 
 	select {
 	case err := <-errc:

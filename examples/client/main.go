@@ -20,10 +20,13 @@
 // client closes the connection with 1000 (normal closure) and waits for
 // the server's answer; on an interrupt it closes with 1001 (going away).
 //
-// Output: standard output carries only received messages. A text message
-// is printed as it is, followed by a newline. A binary message is printed
-// as a hex dump (the format of hex.Dump: offset, 16 bytes in hex, the
-// same bytes as ASCII) followed by the line "-- binary message, N bytes".
+// Output: standard output carries only received messages, every line of
+// them marked "< " so that they stand apart from what you type. A text
+// message is printed as it is, followed by a newline. A binary message is
+// printed as a hex dump (the format of hex.Dump: offset, 16 bytes in hex,
+// the same bytes as ASCII) followed by the line "-- binary message, N
+// bytes". When the input is not a terminal, each line sent is also shown,
+// marked "> ", on standard error.
 // Diagnostics go to standard error: the negotiated subprotocol on
 // connecting and, at the end, the close code and reason, for example
 // "server closed the connection: 4000 \"done\"" or "closed: 1000 (normal
@@ -36,6 +39,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/hex"
@@ -163,6 +167,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return report(<-readDone, true, stderr)
 	}
 
+	echoSent := !isTerminal(stdin)
 	n := 0
 	for {
 		select {
@@ -180,6 +185,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			} else if !utf8.Valid(line) {
 				fmt.Fprintf(stderr, "client: line %d is not valid UTF-8, not sent (use -binary)\n", n)
 				continue
+			}
+			if echoSent {
+				// Typed lines are on the screen already; piped ones are
+				// not, so say what went out.
+				fmt.Fprintf(stderr, "%s%s\n", sentMark, line)
 			}
 			if err := c.WriteMessage(typ, line); err != nil {
 				// The connection is ending; the reader says why.
@@ -236,9 +246,10 @@ func trimEOL(b []byte) []byte {
 }
 
 // printMessages writes every message received to w until the connection
-// ends, and returns the error that ended it.
+// ends, and returns the error that ended it. Every line it prints starts
+// with "< ", so that received lines stand apart from typed ones.
 func printMessages(c *websocket.Conn, w io.Writer) error {
-	bw := bufio.NewWriter(w)
+	bw := bufio.NewWriter(&linePrefixer{w: w, prefix: []byte(recvMark), atStart: true})
 	for {
 		typ, r, err := c.NextReader()
 		if err != nil {
@@ -288,4 +299,51 @@ func report(err error, weClosed bool, stderr io.Writer) int {
 		return 0
 	}
 	return 1
+}
+
+// The marks of received and sent lines.
+const (
+	recvMark = "< "
+	sentMark = "> "
+)
+
+// linePrefixer writes prefix at the start of every line written through it.
+type linePrefixer struct {
+	w       io.Writer
+	prefix  []byte
+	atStart bool
+}
+
+func (l *linePrefixer) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		if l.atStart {
+			if _, err := l.w.Write(l.prefix); err != nil {
+				return n, err
+			}
+			l.atStart = false
+		}
+		i := bytes.IndexByte(p, '\n')
+		chunk := p
+		if i >= 0 {
+			chunk, l.atStart = p[:i+1], true
+		}
+		m, err := l.w.Write(chunk)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[len(chunk):]
+	}
+	return n, nil
+}
+
+// isTerminal reports whether r is a character device (a terminal).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -120,14 +120,15 @@ func interact(t *testing.T, args []string, steps ...step) result {
 			go pw.Write([]byte(s.in))
 		}
 		deadline := time.Now().Add(10 * time.Second)
-		for stdout.String() != s.out {
+		want := marked(s.out) // the output as received lines
+		for stdout.String() != want {
 			select {
 			case code := <-done:
 				t.Fatalf("client exited (%d) early; stdout %.300q, stderr %s", code, stdout.String(), stderr.String())
 			default:
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("after input %.100q: stdout %.300q, want %.300q; stderr %s", s.in, stdout.String(), s.out, stderr.String())
+				t.Fatalf("after input %.100q: stdout %.300q, want %.300q; stderr %s", s.in, stdout.String(), want, stderr.String())
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
@@ -151,7 +152,7 @@ func TestLinesEchoed(t *testing.T) {
 		step{long + "\n", "hello\nworld\n\n" + long + "\n"},
 	)
 	want := "hello\nworld\n\n" + long + "\n"
-	if r.code != 0 || r.stdout != want {
+	if r.code != 0 || r.stdout != marked(want) {
 		t.Fatalf("exit %d, stdout %.200q, stderr %s", r.code, r.stdout, r.stderr)
 	}
 	if !strings.Contains(r.stderr, "closed: 1000 (normal closure)") {
@@ -165,8 +166,12 @@ func TestLinesEchoed(t *testing.T) {
 func TestPipedInput(t *testing.T) {
 	base := testServer(t, false)
 	r := runClient(t, strings.NewReader("a\nb\nc"), base+"/echo")
-	if r.code != 0 || r.stdout != "a\nb\nc\n" {
+	if r.code != 0 || r.stdout != marked("a\nb\nc\n") {
 		t.Fatalf("exit %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	// Piped lines are not on the screen: what was sent is shown, marked.
+	if !strings.Contains(r.stderr, sentMark+"a\n"+sentMark+"b\n"+sentMark+"c\n") {
+		t.Errorf("stderr does not show the sent lines marked %q: %s", sentMark, r.stderr)
 	}
 }
 
@@ -220,7 +225,7 @@ func TestServerCloses(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	r := runClient(t, pr, base+"/bye")
-	if r.stdout != "bye now\n" || !strings.Contains(r.stderr, `server closed the connection: 4000 "done here"`) {
+	if r.stdout != marked("bye now\n") || !strings.Contains(r.stderr, `server closed the connection: 4000 "done here"`) {
 		t.Fatalf("stdout %q, stderr %s", r.stdout, r.stderr)
 	}
 	if r.code != 1 {
@@ -247,7 +252,7 @@ func TestInterrupt(t *testing.T) {
 	cancel()
 	select {
 	case code := <-done:
-		if code != 0 || stdout.String() != "one\n" || !strings.Contains(stderr.String(), "closed: 1001 (going away)") {
+		if code != 0 || stdout.String() != marked("one\n") || !strings.Contains(stderr.String(), "closed: 1001 (going away)") {
 			t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout.String(), stderr.String())
 		}
 	case <-time.After(10 * time.Second):
@@ -283,4 +288,16 @@ func TestRefusedAndUsage(t *testing.T) {
 			t.Errorf("args %q: exit %d, want 2; stderr %s", args, r.code, r.stderr)
 		}
 	}
+}
+
+// marked returns s as the client prints received lines: each one after
+// the mark "< ".
+func marked(s string) string {
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = recvMark + l
+		}
+	}
+	return strings.Join(lines, "")
 }

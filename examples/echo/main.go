@@ -3,6 +3,10 @@
 //
 //	go run ./examples/echo            # then open http://127.0.0.1:8080
 //	go run ./examples/echo -addr :9000 -readlimit 33554432 -origins '*'
+//	go run ./examples/echo -compress  # permessage-deflate, which browsers offer
+//
+// The page shows what the handshake negotiated (subprotocol, extensions),
+// the round-trip time of each echo, and lets you close and reconnect.
 package main
 
 import (
@@ -29,9 +33,15 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	readLimit := flag.Int64("readlimit", 16<<20, "largest message accepted, in bytes")
 	origins := flag.String("origins", "", "comma-separated extra allowed Origin patterns (* allows any)")
+	compress := flag.Bool("compress", false, "negotiate permessage-deflate (without context takeover) when the client offers it")
 	flag.Parse()
 
 	mux, upgrader := newMux(*readLimit, splitList(*origins))
+	if *compress {
+		// Each message compressed on its own: no compression memory is
+		// held by idle connections.
+		upgrader.Compression = websocket.CompressionNoContextTakeover
+	}
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	// Ctrl-C: stop the HTTP server and tell every open page 1001 "going

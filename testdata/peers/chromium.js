@@ -10,7 +10,8 @@
 //   ]);                                          // each: window.testResult
 //   await browser.close();
 //
-// CHROMIUM=/path/to/binary overrides the default /usr/bin/chromium.
+// WSSTD_CHROMIUM (or CHROMIUM)=/path/to/binary overrides the default
+// /usr/bin/chromium.
 //
 // Options (launch(opts)) and their environment equivalents, for scripts such
 // as browser.js that take no options:
@@ -35,6 +36,11 @@ const FLAGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // Background traffic (updates, accounts, autofill) goes to a closed port
+  // on loopback instead of the network; Chromium never proxies loopback
+  // itself, so the pages under test are unaffected. A later
+  // --proxy-server in CHROMIUM_EXTRA_FLAGS wins.
+  '--proxy-server=http://127.0.0.1:9',
 ];
 
 // Launches Chromium with a fresh throw-away profile directory.
@@ -48,7 +54,7 @@ async function launch(opts = {}) {
   let context;
   try {
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      executablePath: process.env.WSSTD_CHROMIUM || process.env.CHROMIUM || '/usr/bin/chromium',
       headless: true,
       args,
       ignoreHTTPSErrors: Boolean(ignoreCerts),

@@ -5,11 +5,12 @@
 // /ws, on our Upgrader. It builds nothing: build main.wasm first.
 //
 //	GOOS=js GOARCH=wasm go build -o examples/wasm/server/main.wasm ./examples/wasm
-//	go run ./examples/wasm/server    # then open http://127.0.0.1:8080
+//	go run ./examples/wasm/server    # then open http://127.0.0.1:8082
 //
 // Flags:
 //
-//	-addr A       address to listen on (default 127.0.0.1:8080)
+//	-addr A       address to listen on (default 127.0.0.1:8082, beside the
+//	              echo example's 8080 and the chat example's 8081)
 //	-wasm P       the js/wasm program (default examples/wasm/server/main.wasm,
 //	              or main.wasm in the current directory)
 //	-wasmexec P   Go's wasm_exec.js; it must come from the Go release that
@@ -24,6 +25,7 @@ import (
 	"flag"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,7 +44,7 @@ var indexHTML []byte
 const buildHint = "GOOS=js GOARCH=wasm go build -o examples/wasm/server/main.wasm ./examples/wasm"
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	addr := flag.String("addr", "127.0.0.1:8082", "address to listen on")
 	wasmPath := flag.String("wasm", "", "path of main.wasm (default examples/wasm/server/main.wasm or ./main.wasm)")
 	wasmExec := flag.String("wasmexec", "", "path of Go's wasm_exec.js (default: from go env GOROOT)")
 	flag.Parse()
@@ -59,7 +61,13 @@ func main() {
 			log.Fatalf("server: %v; pass -wasmexec", err)
 		}
 	}
-	srv := &http.Server{Addr: *addr, Handler: newMux(*wasmPath, *wasmExec), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: newMux(*wasmPath, *wasmExec), ReadHeaderTimeout: 10 * time.Second}
+	// Listen first, so that "serving on" is only said once it is true
+	// (and a port in use is reported as such).
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatalf("server: %v (another example running? pass -addr)", err)
+	}
 
 	// Ctrl-C: stop the HTTP server and close the WebSockets with 1001.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,8 +82,8 @@ func main() {
 			log.Printf("server: shutdown: %v", err)
 		}
 	}()
-	log.Printf("server: serving the js/wasm example on http://%s (main.wasm: %s, wasm_exec.js: %s)", *addr, *wasmPath, *wasmExec)
-	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+	log.Printf("server: serving the js/wasm example on http://%s (main.wasm: %s, wasm_exec.js: %s)", ln.Addr(), *wasmPath, *wasmExec)
+	if err := srv.Serve(ln); err != http.ErrServerClosed {
 		log.Fatal(err)
 	}
 	<-stopped

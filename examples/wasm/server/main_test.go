@@ -96,6 +96,9 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if off := chromiumOff(); off != "" {
+		t.Skip("browser test turned off by " + off)
+	}
 	if err := browserAvailable(peers); err != nil {
 		msg := "headless Chromium is not available (" + err.Error() + "); install it with: bash .ci/install-peers.sh"
 		if os.Getenv("CI") != "" {
@@ -123,7 +126,7 @@ func TestBrowser(t *testing.T) {
 	defer s.Close()
 
 	const want = "received: 4 bytes of binary: de ad be ef"
-	cmd := exec.CommandContext(ctx, "node", "page_text.js", s.URL+"/", want, "--timeout=60000")
+	cmd := exec.CommandContext(ctx, nodePath(), "page_text.js", s.URL+"/", want, "--timeout=60000")
 	cmd.Dir = peers
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.Output()
@@ -149,14 +152,10 @@ func TestBrowser(t *testing.T) {
 // browserAvailable reports whether Chromium and the peer scripts' npm
 // packages are installed.
 func browserAvailable(peers string) error {
-	bin := os.Getenv("CHROMIUM")
-	if bin == "" {
-		bin = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(bin); err != nil {
+	if _, err := os.Stat(chromiumPath()); err != nil {
 		return err
 	}
-	cmd := exec.Command("node", "-e", `require("playwright-core")`)
+	cmd := exec.Command(nodePath(), "-e", `require("playwright-core")`)
 	cmd.Dir = peers
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("node cannot load playwright-core: %v: %s", err, strings.TrimSpace(string(out)))
