@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/wsstd/websocket"
+)
+
+// member is one connected client. Three goroutines serve it: the
+// Upgrader's handler reads (readLoop), writeLoop drains send, pingLoop
+// checks that the peer is alive. Only writeLoop writes data and closes.
+type member struct {
+	n          *node
+	conn       *websocket.Conn
+	id         string
+	room, name string
+	send       chan *websocket.PreparedMessage
+	seq        uint64 // of the last message published; readLoop only
+
+	done     chan struct{} // closed by stop
+	stopOnce sync.Once
+	code     websocket.StatusCode // set by stop, read after done
+	reason   string
+	killMu   sync.Mutex
+	kill     *time.Timer // cuts the connection if closing takes too long
+}
+
+// stop asks writeLoop to close the connection with code and reason, and
+// pingLoop to end. Only the first call counts; it reports whether this was
+// it. As a backstop the connection is cut if the close has not finished in
+// time, so no goroutine can hang on a peer that reads nothing.
+func (m *member) stop(code websocket.StatusCode, reason string) bool {
+	first := false
+	m.stopOnce.Do(func() {
+		first = true
+		m.code, m.reason = code, reason
+		cfg := m.n.cfg
+		m.killMu.Lock()
+		m.kill = time.AfterFunc(cfg.WriteTimeout+cfg.CloseTimeout+time.Second, func() { m.conn.CloseNow() })
+		m.killMu.Unlock()
+		close(m.done)
+	})
+	return first
+}
+
+func (m *member) stopKill() {
+	m.killMu.Lock()
+	defer m.killMu.Unlock()
+	if m.kill != nil {
+		m.kill.Stop()
+	}
+}
+
+// readLoop publishes the client's messages to the room's subject until the
+// connection ends, and returns the error that ended it.
+func (m *member) readLoop() error {
+	subject := m.n.subject(m.room)
+	for {
+		_, data, err := m.conn.ReadMessage()
+		if err != nil {
+			return err
+		}
+		var in inbound
+		if json.Unmarshal(data, &in) != nil {
+			m.stop(websocket.StatusInvalidFramePayloadData, "invalid JSON message")
+			continue // read on until the close handshake ends
+		}
+		if in.Type != "message" {
+			continue
+		}
+		select {
+		case <-m.done:
+			continue // leaving: its words no longer reach the room
+		default:
+		}
+		m.seq++
+		m.n.met.in.Add(1)
+		if err := m.n.publish(subject, event{Type: "message", Room: m.room, Name: m.name, From: m.id, Seq: m.seq, Text: in.Text}); err != nil {
+			m.stop(websocket.StatusInternalError, "broker unavailable")
+		}
+	}
+}
+
+// writeLoop sends queued messages, each within WriteTimeout, until stop;
+// then it closes the connection with stop's code.
+//
+// The write deadline also bounds the pings of pingLoop, so it is never
+// left expired: it is set WriteTimeout ahead before each message and moved
+// forward every WriteTimeout/2 while idle.
+func (m *member) writeLoop() {
+	timeout := m.n.cfg.WriteTimeout
+	m.conn.SetWriteDeadline(time.Now().Add(timeout))
+	refresh := time.NewTicker(timeout / 2)
+	defer refresh.Stop()
+	for {
+		select {
+		case <-m.done:
+			m.conn.CloseWithStatus(m.code, m.reason)
+			return
+		default:
+		}
+		select {
+		case pm := <-m.send:
+			m.conn.SetWriteDeadline(time.Now().Add(timeout))
+			if err := m.conn.WritePreparedMessage(pm); err != nil {
+				if !errors.Is(err, websocket.ErrClosed) {
+					m.n.cfg.Logf("cluster %s: writing to %s: %v", m.n.cfg.Node, m.id, err)
+				}
+				m.stop(websocket.StatusInternalError, "write failed")
+				m.conn.CloseNow()
+				return
+			}
+			m.n.met.out.Add(1)
+		case <-refresh.C:
+			m.conn.SetWriteDeadline(time.Now().Add(timeout))
+		case <-m.done:
+		}
+	}
+}
+
+// pingLoop pings the client every PingInterval; one that does not answer
+// within PingTimeout is closed with 1008 "ping timeout".
+func (m *member) pingLoop() {
+	cfg := m.n.cfg
+	if cfg.PingInterval < 0 {
+		return
+	}
+	t := time.NewTicker(cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.PingTimeout)
+		go func() {
+			// Ping waits for the pong, not for m.done: end it early.
+			select {
+			case <-m.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		err := m.conn.Ping(ctx, nil)
+		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
+		cancel()
+		if err != nil {
+			if timedOut {
+				m.stop(websocket.StatusPolicyViolation, "ping timeout")
+			}
+			return
+		}
+	}
+}
