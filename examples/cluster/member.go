@@ -88,11 +88,15 @@ func (m *member) readLoop() error {
 // writeLoop sends queued messages, each within WriteTimeout, until stop;
 // then it closes the connection with stop's code.
 //
+// Batching is on: writeBatch flushes, and the library sends the pending
+// frames first whenever a ping, pong or close frame goes out.
+//
 // The write deadline also bounds the pings of pingLoop, so it is never
 // left expired: it is set WriteTimeout ahead before each message and moved
 // forward every WriteTimeout/2 while idle.
 func (m *member) writeLoop() {
 	timeout := m.n.cfg.WriteTimeout
+	m.conn.SetWriteBatching(true)
 	m.conn.SetWriteDeadline(time.Now().Add(timeout))
 	refresh := time.NewTicker(timeout / 2)
 	defer refresh.Stop()
@@ -106,7 +110,7 @@ func (m *member) writeLoop() {
 		select {
 		case pm := <-m.send:
 			m.conn.SetWriteDeadline(time.Now().Add(timeout))
-			if err := m.conn.WritePreparedMessage(pm); err != nil {
+			if err := m.writeBatch(pm); err != nil {
 				if !errors.Is(err, websocket.ErrClosed) {
 					m.n.cfg.Logf("cluster %s: writing to %s: %v", m.n.cfg.Node, m.id, err)
 				}
@@ -114,12 +118,39 @@ func (m *member) writeLoop() {
 				m.conn.CloseNow()
 				return
 			}
-			m.n.met.out.Add(1)
 		case <-refresh.C:
 			m.conn.SetWriteDeadline(time.Now().Add(timeout))
 		case <-m.done:
 		}
 	}
+}
+
+// maxBatch bounds the messages written with one Flush.
+const maxBatch = 64
+
+// writeBatch writes pm and whatever else is queued already (up to maxBatch
+// messages) and sends them with one Flush: a room's burst costs a client
+// one system call, not one per message, so its writer keeps up with the
+// broker and its queue holds only what the network cannot take.
+func (m *member) writeBatch(pm *websocket.PreparedMessage) error {
+	n := 0
+	for {
+		if err := m.conn.WritePreparedMessage(pm); err != nil {
+			return err
+		}
+		n++
+		if n == maxBatch {
+			break
+		}
+		select {
+		case pm = <-m.send:
+			continue
+		default:
+		}
+		break
+	}
+	m.n.met.out.Add(uint64(n))
+	return m.conn.Flush()
 }
 
 // pingLoop pings the client every PingInterval; one that does not answer
