@@ -20,6 +20,7 @@ type member struct {
 	room, name string
 	send       chan *websocket.PreparedMessage
 	seq        uint64 // of the last message published; readLoop only
+	left       bool   // left its room; under node.mu
 
 	done     chan struct{} // closed by stop
 	stopOnce sync.Once

@@ -290,8 +290,15 @@ func (n *node) join(m *member) error {
 
 // leave removes m from its room (unsubscribing when the room has no local
 // member left) and publishes m's leave.
+// Only the first call counts: a member dropped as too slow leaves at once,
+// and its handler calls leave again when the connection ends.
 func (n *node) leave(m *member) {
 	n.mu.Lock()
+	if m.left {
+		n.mu.Unlock()
+		return
+	}
+	m.left = true
 	r := n.rooms[m.room]
 	old := *r.members.Load()
 	next := make([]*member, 0, len(old))
@@ -323,7 +330,7 @@ func (n *node) publish(subject string, e event) error {
 // deliver runs on the room subscription's goroutine, one broker message at
 // a time (so in the broker's order): it frames the message once and queues
 // it for every local member without ever waiting. A member whose queue is
-// full is closed with closeTooSlow; the room goes on.
+// full is closed with closeTooSlow and leaves the room; the room goes on.
 func (n *node) deliver(r *room, data []byte) {
 	n.met.brokerIn.Add(1)
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
@@ -338,6 +345,9 @@ func (n *node) deliver(r *room, data []byte) {
 			if m.stop(closeTooSlow, "too slow") {
 				n.met.slowDropped.Add(1)
 				n.cfg.Logf("cluster %s: closing %s (%s) in %q: send queue full", n.cfg.Node, m.id, m.name, m.room)
+				// It leaves the room now, not when its close handshake
+				// ends: that waits for a peer that does not read.
+				n.leave(m)
 			}
 		}
 	}
