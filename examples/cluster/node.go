@@ -156,6 +156,7 @@ func newNode(cfg config, nc *nats.Conn) *node {
 	n.mux = http.NewServeMux()
 	n.mux.Handle("/ws", &n.up)
 	n.mux.HandleFunc("/metrics", n.serveMetrics)
+	n.mux.HandleFunc("/favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	n.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
