@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -370,13 +369,4 @@ func checkSequences(t *testing.T, who string, got []event, room string, senders 
 	for s, seq := range bySender {
 		t.Errorf("%s got %d messages from %s, not a member of its room", who, len(seq), s)
 	}
-}
-
-// jsonLines decodes the last line of out as JSON into v.
-func jsonLastLine(out []byte, v any) error {
-	out = bytes.TrimSpace(out)
-	if i := bytes.LastIndexByte(out, '\n'); i >= 0 {
-		out = out[i+1:]
-	}
-	return json.Unmarshal(out, v)
 }
