@@ -26,7 +26,7 @@ import (
 // starts a NATS server of its own (in the test process) and two or three
 // server processes with -nats, and talks to them over loopback.
 
-var binary string // the built program
+var binary, loadBinary string // the built programs
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "cluster-test-")
@@ -34,11 +34,21 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// The programs are built as the test is (with -race under -race):
+	// they then share its compiled packages, nats-server's included, and
+	// the race detector watches the servers too.
 	binary = filepath.Join(dir, "cluster")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the program: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
+	loadBinary = filepath.Join(dir, "load")
+	for _, b := range [][2]string{{binary, "."}, {loadBinary, "./cmd/load"}} {
+		args := []string{"build", "-o", b[0]}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		if out, err := exec.Command("go", append(args, b[1])...).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", b[1], err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

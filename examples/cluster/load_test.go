@@ -17,7 +17,7 @@ func TestLoadSmoke(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "run", "./cmd/load", "-bin", binary,
+	cmd := exec.CommandContext(ctx, loadBinary, "-bin", binary,
 		"-procs", "2", "-conns", "100", "-rooms", "5", "-rate", "50", "-duration", "1s")
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)

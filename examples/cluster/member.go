@@ -89,7 +89,7 @@ func (m *member) readLoop() error {
 // writeLoop sends queued messages, each within WriteTimeout, until stop;
 // then it closes the connection with stop's code.
 //
-// Batching is on: writeBatch flushes, and the library sends the pending
+// Batching is on (serve turns it on): writeBatch flushes, and the library sends the pending
 // frames first whenever a ping, pong or close frame goes out.
 //
 // The write deadline also bounds the pings of pingLoop, so it is never
@@ -97,7 +97,6 @@ func (m *member) readLoop() error {
 // forward every WriteTimeout/2 while idle.
 func (m *member) writeLoop() {
 	timeout := m.n.cfg.WriteTimeout
-	m.conn.SetWriteBatching(true)
 	m.conn.SetWriteDeadline(time.Now().Add(timeout))
 	refresh := time.NewTicker(timeout / 2)
 	defer refresh.Stop()

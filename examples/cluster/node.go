@@ -242,6 +242,10 @@ func (n *node) serve(conn *websocket.Conn) {
 	pm, _ := websocket.NewPreparedMessage(websocket.TextMessage, welcome)
 	m.send <- pm
 
+	// writeBatch sends what is queued with one system call. Batching is
+	// turned on here, before the writer starts and before the first read:
+	// SetWriteBatching is not safe while a read is under way.
+	conn.SetWriteBatching(true)
 	var g sync.WaitGroup
 	g.Add(2)
 	go func() { defer g.Done(); m.writeLoop() }()
