@@ -121,6 +121,7 @@ func main() {
 		group = append(group, r.conns[i])
 	}
 	interval := time.Duration(float64(len(group)) / *rate * float64(time.Second))
+	cpuBefore := cpuOf(servers)
 	r.windowStart.Store(time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), *duration)
 	var wg sync.WaitGroup
@@ -156,6 +157,10 @@ func main() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	after := memOf(servers)
+	var serverCPU float64
+	for i, c := range cpuOf(servers) {
+		serverCPU += c - cpuBefore[i]
+	}
 
 	var dropped float64
 	for _, s := range servers {
@@ -167,9 +172,12 @@ func main() {
 	fmt.Printf("published %d msgs (%.0f/s); delivered %d of %d (%.4f%%): %.0f msgs/s; slow consumers dropped: %.0f\n",
 		r.published.Load(), float64(r.published.Load())/elapsed.Seconds(), r.delivered.Load(), want,
 		100*float64(r.delivered.Load())/float64(max(want, 1)), float64(r.delivered.Load())/elapsed.Seconds(), dropped)
-	fmt.Printf("latency cross-process: n=%d p50=%v p99=%v; same process: n=%d p50=%v p99=%v (2.00001s means 2s or more)\n",
+	fmt.Printf("latency cross-process: n=%d p50=%v p99=%v; same process: n=%d p50=%v p99=%v\n",
 		r.cross.n.Load(), r.cross.quantile(0.5), r.cross.quantile(0.99),
 		r.same.n.Load(), r.same.quantile(0.5), r.same.quantile(0.99))
+	if d := r.delivered.Load(); d > 0 {
+		fmt.Printf("server CPU: %.2f s in all, %.1f µs per delivered message\n", serverCPU, serverCPU*1e6/float64(d))
+	}
 	for i := range servers {
 		fmt.Printf("server %d: RSS %.1f -> %.1f (idle) -> %.1f MiB (after); per connection: RSS %.1f KiB idle, %.1f KiB after; heap in use %.1f KiB idle, %.1f KiB after\n",
 			i, mib(before[i].rss), mib(idle[i].rss), mib(after[i].rss),
@@ -229,6 +237,15 @@ func (s *serverProc) metrics() map[string]float64 {
 			v, _ := strconv.ParseFloat(f[1], 64)
 			out[f[0]] = v
 		}
+	}
+	return out
+}
+
+// cpuOf reads the servers' CPU time spent so far, in seconds.
+func cpuOf(servers []*serverProc) []float64 {
+	var out []float64
+	for _, s := range servers {
+		out = append(out, s.metrics()["process_cpu_seconds_total"])
 	}
 	return out
 }
