@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"os"
 	"runtime"
-	"strconv"
 	"sync/atomic"
+
+	"github.com/wsstd/websocket/examples/cluster/internal/procstat"
 )
 
 // metrics are a node's counters, served at /metrics in the Prometheus text
@@ -41,54 +41,12 @@ func (n *node) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	metric("go_goroutines", "gauge", "Goroutines that currently exist.", uint64(runtime.NumGoroutine()))
 	metric("go_memstats_heap_inuse_bytes", "gauge", "Bytes in in-use heap spans.", ms.HeapInuse)
 	metric("go_memstats_sys_bytes", "gauge", "Bytes obtained from the system.", ms.Sys)
-	if rss, ok := residentBytes(); ok {
+	if rss, ok := procstat.ResidentBytes(); ok {
 		metric("process_resident_memory_bytes", "gauge", "Resident set size in bytes.", rss)
 	}
-	if cpu, ok := cpuSeconds(); ok {
+	if cpu, ok := procstat.CPUSeconds(); ok {
 		fmt.Fprintf(&b, "# HELP process_cpu_seconds_total User and system CPU time spent.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.2f\n", cpu)
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Write(b.Bytes())
-}
-
-// residentBytes reads the process's resident set size from /proc (Linux).
-func residentBytes() (uint64, bool) {
-	data, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0, false
-	}
-	f := bytes.Fields(data)
-	if len(f) < 2 {
-		return 0, false
-	}
-	pages, err := strconv.ParseUint(string(f[1]), 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return pages * uint64(os.Getpagesize()), true
-}
-
-// cpuSeconds reads the process's user and system CPU time from /proc
-// (Linux), counted in clock ticks of 1/100 s there.
-func cpuSeconds() (float64, bool) {
-	data, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return 0, false
-	}
-	// The command name, in parentheses, may hold spaces: count fields
-	// from after it. utime and stime are fields 14 and 15 of the line.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := bytes.Fields(data[i+1:])
-	if len(f) < 13 {
-		return 0, false
-	}
-	utime, err1 := strconv.ParseUint(string(f[11]), 10, 64)
-	stime, err2 := strconv.ParseUint(string(f[12]), 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	return float64(utime+stime) / 100, true
 }

@@ -42,6 +42,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/wsstd/websocket"
 
+	"github.com/wsstd/websocket/examples/cluster/internal/procstat"
 	"github.com/wsstd/websocket/examples/cluster/internal/rlimit"
 )
 
@@ -122,6 +123,7 @@ func main() {
 	}
 	interval := time.Duration(float64(len(group)) / *rate * float64(time.Second))
 	cpuBefore := cpuOf(servers)
+	selfBefore, _ := procstat.CPUSeconds()
 	r.windowStart.Store(time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), *duration)
 	var wg sync.WaitGroup
@@ -157,6 +159,7 @@ func main() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	after := memOf(servers)
+	selfAfter, _ := procstat.CPUSeconds()
 	var serverCPU float64
 	for i, c := range cpuOf(servers) {
 		serverCPU += c - cpuBefore[i]
@@ -176,7 +179,8 @@ func main() {
 		r.cross.n.Load(), r.cross.quantile(0.5), r.cross.quantile(0.99),
 		r.same.n.Load(), r.same.quantile(0.5), r.same.quantile(0.99))
 	if d := r.delivered.Load(); d > 0 {
-		fmt.Printf("server CPU: %.2f s in all, %.1f µs per delivered message\n", serverCPU, serverCPU*1e6/float64(d))
+		fmt.Printf("CPU: servers %.2f s in all, %.1f µs per delivered message; this program (clients, NATS) %.2f s\n",
+			serverCPU, serverCPU*1e6/float64(d), selfAfter-selfBefore)
 	}
 	for i := range servers {
 		fmt.Printf("server %d: RSS %.1f -> %.1f (idle) -> %.1f MiB (after); per connection: RSS %.1f KiB idle, %.1f KiB after; heap in use %.1f KiB idle, %.1f KiB after\n",
