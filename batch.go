@@ -17,7 +17,10 @@ const maxBatch = 64 << 10
 const maxBatched = 16 << 10
 
 // SetWriteBatching turns write batching on or off; it is off by default.
-// While it is on, WriteMessage and WritePreparedMessage of messages up to
+// While it is on, writes of small messages are held until the Conn's
+// reader next waits for data: a Conn that nobody reads, or whose reader is
+// busy, sends them only on Flush or when the batch fills. In detail,
+// WriteMessage and WritePreparedMessage of messages up to
 // 16 KiB do not write at once: the frames are kept, in order, and sent
 // together when the Conn's reader next waits for data, before any other
 // frame (a streamed message, a ping, a pong, the close frame), when 64 KiB
@@ -77,10 +80,7 @@ func (c *Conn) batchMessage(h frameHeader, payload []byte) (ok bool, err error) 
 		return true, err
 	}
 	h.length = int64(len(payload))
-	if !c.isServer {
-		h.masked = true
-		h.key = newMaskKey()
-	}
+	c.maskHeader(&h)
 	if len(c.batch)+maxHeaderLen+len(payload) > maxBatch {
 		if err := c.flushBatchLocked(); err != nil {
 			return true, err

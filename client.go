@@ -58,6 +58,20 @@ type Dialer struct {
 	// CloseTimeout bounds the close handshake; 0 means DefaultCloseTimeout.
 	CloseTimeout time.Duration
 
+	// PingInterval turns on keepalive: after this long without sending a
+	// ping, the Conn sends one, and if nothing at all (a pong or any other
+	// frame) arrives within PingTimeout, it drops the connection and the
+	// reading goroutine's call returns an error saying the peer stopped
+	// answering (it matches ErrClosed and os.ErrDeadlineExceeded). Proxies
+	// and NATs that cut idle connections (nginx after 60 s by default) then
+	// see traffic. Pongs are seen by the goroutine reading from the Conn,
+	// so keep one reading (or call CloseRead). 0 turns keepalive off.
+	PingInterval time.Duration
+
+	// PingTimeout is how long keepalive waits for the peer after a ping;
+	// 0 means PingInterval.
+	PingTimeout time.Duration
+
 	// Compression offers permessage-deflate (RFC 7692) to the server. The
 	// zero value offers nothing.
 	Compression CompressionMode
@@ -98,19 +112,8 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string, header http.Header) (*
 	if err != nil {
 		return nil, nil, fmt.Errorf("websocket: bad URL: %w", err)
 	}
-	switch u.Scheme {
-	case "ws", "http":
-		u.Scheme = "ws"
-	case "wss", "https":
-		u.Scheme = "wss"
-	default:
-		return nil, nil, fmt.Errorf("websocket: bad URL scheme %q: want ws or wss", u.Scheme)
-	}
-	if u.Host == "" {
-		return nil, nil, errors.New("websocket: URL has no host")
-	}
-	if u.User != nil {
-		return nil, nil, errors.New("websocket: URL with user info is not supported: set an Authorization header")
+	if err := normalizeURL(u); err != nil {
+		return nil, nil, err
 	}
 	for k := range header {
 		if ck := http.CanonicalHeaderKey(k); contains(handshakeHeaders, ck) {
@@ -279,6 +282,47 @@ func hostPort(u *url.URL) string {
 // handshake sends the opening handshake on nc and checks the response.
 func (d *Dialer) handshake(nc net.Conn, u *url.URL, header http.Header) (*Conn, *http.Response, error) {
 	key := newKey()
+	req := d.handshakeRequest(u, header, key)
+	if err := req.Write(nc); err != nil {
+		return nil, nil, fmt.Errorf("websocket: sending the handshake: %w", err)
+	}
+	lr := &io.LimitedReader{R: nc, N: maxHandshakeResponse}
+	br := bufio.NewReaderSize(lr, 4096)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("websocket: reading the handshake response: %w", limitErr(lr, err))
+	}
+	// Keep a bounded copy of the body for the caller's error handling.
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+
+	protocol, deflate, err := d.checkResponse(resp, key)
+	if err != nil {
+		return nil, resp, err
+	}
+	var buffered []byte
+	if n := br.Buffered(); n > 0 {
+		buffered, _ = br.Peek(n)
+	}
+	c := newConn(nc, buffered, connConfig{
+		isServer:     false,
+		readLimit:    d.ReadLimit,
+		readBufSize:  d.ReadBufferSize,
+		writeBufSize: d.WriteBufferSize,
+		subprotocol:  protocol,
+		closeTimeout: d.CloseTimeout,
+		deflate:      deflate,
+		pingInterval: d.PingInterval,
+		pingTimeout:  d.PingTimeout,
+	})
+	c.response = resp
+	return c, resp, nil
+}
+
+// handshakeRequest builds the opening handshake request for u with the
+// caller's header and the Dialer's offers.
+func (d *Dialer) handshakeRequest(u *url.URL, header http.Header, key string) *http.Request {
 	hu := *u
 	hu.Scheme = map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
 	req := &http.Request{
@@ -311,67 +355,47 @@ func (d *Dialer) handshake(nc net.Conn, u *url.URL, header http.Header) (*Conn, 
 	if d.Compression != CompressionDisabled {
 		req.Header["Sec-WebSocket-Extensions"] = []string{deflateOffer(d.Compression)}
 	}
-	if err := req.Write(nc); err != nil {
-		return nil, nil, fmt.Errorf("websocket: sending the handshake: %w", err)
-	}
-	lr := &io.LimitedReader{R: nc, N: maxHandshakeResponse}
-	br := bufio.NewReaderSize(lr, 4096)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("websocket: reading the handshake response: %w", limitErr(lr, err))
-	}
-	// Keep a bounded copy of the body for the caller's error handling.
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return req
+}
 
+// checkResponse checks the server's handshake response against RFC 6455
+// section 4.1 and what was offered, and returns what it agreed to.
+func (d *Dialer) checkResponse(resp *http.Response, key string) (string, *deflateParams, error) {
+	fail := func(reason string) (string, *deflateParams, error) {
+		return "", nil, &HandshakeError{Response: resp, Reason: reason}
+	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		reason := "server answered " + resp.Status
 		if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode/100 == 3 {
 			reason += " redirecting to " + loc + " (redirects are not followed)"
 		}
-		return nil, resp, &HandshakeError{Response: resp, Reason: reason}
+		return fail(reason)
 	}
 	if !hasToken(resp.Header, "Upgrade", "websocket") {
-		return nil, resp, &HandshakeError{Response: resp, Reason: "response's Upgrade header is not websocket"}
+		return fail("response's Upgrade header is not websocket")
 	}
 	if !hasToken(resp.Header, "Connection", "upgrade") {
-		return nil, resp, &HandshakeError{Response: resp, Reason: "response's Connection header does not contain upgrade"}
+		return fail("response's Connection header does not contain upgrade")
 	}
 	if got := resp.Header.Values("Sec-WebSocket-Accept"); len(got) != 1 || got[0] != computeAccept(key) {
-		return nil, resp, &HandshakeError{Response: resp, Reason: "wrong Sec-WebSocket-Accept in the response"}
+		return fail("wrong Sec-WebSocket-Accept in the response")
 	}
 	protocol := ""
 	if ps := headerTokens(resp.Header, "Sec-WebSocket-Protocol"); len(ps) > 0 {
 		if len(ps) > 1 || !contains(d.Subprotocols, ps[0]) {
-			return nil, resp, &HandshakeError{Response: resp, Reason: fmt.Sprintf("server chose subprotocol %q, which was not offered", strings.Join(ps, ", "))}
+			return fail(fmt.Sprintf("server chose subprotocol %q, which was not offered", strings.Join(ps, ", ")))
 		}
 		protocol = ps[0]
 	}
 	exts, err := parseExtensions(resp.Header)
 	if err != nil {
-		return nil, resp, &HandshakeError{Response: resp, Reason: "malformed Sec-WebSocket-Extensions in the response"}
+		return fail("malformed Sec-WebSocket-Extensions in the response")
 	}
 	deflate, err := acceptDeflateResponse(exts, d.Compression)
 	if err != nil {
-		return nil, resp, &HandshakeError{Response: resp, Reason: err.Error()}
+		return fail(err.Error())
 	}
-
-	var buffered []byte
-	if n := br.Buffered(); n > 0 {
-		buffered, _ = br.Peek(n)
-	}
-	c := newConn(nc, buffered, connConfig{
-		isServer:     false,
-		readLimit:    d.ReadLimit,
-		readBufSize:  d.ReadBufferSize,
-		writeBufSize: d.WriteBufferSize,
-		subprotocol:  protocol,
-		closeTimeout: d.CloseTimeout,
-		deflate:      deflate,
-	})
-	c.response = resp
-	return c, resp, nil
+	return protocol, deflate, nil
 }
 
 // maxHandshakeResponse bounds what the Dialer reads of a handshake (or

@@ -91,13 +91,6 @@ func readRawFrame(r *bufio.Reader) (frameHeader, []byte, error) {
 	return h, p, nil
 }
 
-// serverResult is what a test server's handler saw.
-type serverResult struct {
-	conn *Conn
-	err  error
-	msgs [][]byte
-}
-
 // startServer runs an httptest server whose handler runs fn with each Conn.
 func startServer(t *testing.T, u *Upgrader, fn func(*Conn)) *httptest.Server {
 	t.Helper()

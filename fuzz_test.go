@@ -352,7 +352,7 @@ const (
 // and that what the Conn writes back is well-formed.
 //
 // It returns the error that ended reading and the number of whole messages.
-func fuzzConnStream(t *testing.T, stream []byte, isServer bool, opts uint8, readBufSize int, timeout time.Duration) (error, int) {
+func fuzzConnStream(t *testing.T, stream []byte, isServer bool, opts uint8, readBufSize int, timeout time.Duration) (int, error) {
 	cfg := connConfig{
 		isServer:     isServer,
 		readLimit:    fzReadLimit,
@@ -468,7 +468,7 @@ func fuzzConnStream(t *testing.T, stream []byte, isServer bool, opts uint8, read
 	}
 
 	fzCheckWritten(t, written.Bytes(), isServer, err)
-	return err, msgs
+	return msgs, err
 }
 
 // fzCheckWritten checks what the Conn wrote to the peer: only pongs and at
@@ -645,7 +645,7 @@ func FuzzConnClient(f *testing.F) {
 func TestFuzzConnSeeds(t *testing.T) {
 	for _, isServer := range []bool{true, false} {
 		for _, s := range fzConnSeeds(isServer) {
-			err, msgs := fuzzConnStream(t, s.stream, isServer, s.opts, 0, fzConnTimeout)
+			msgs, err := fuzzConnStream(t, s.stream, isServer, s.opts, 0, fzConnTimeout)
 			var ce *CloseError
 			var pe *ProtocolError
 			ok := msgs == s.msgs
@@ -672,7 +672,7 @@ func TestFuzzConnDeflateFinalBlock(t *testing.T) {
 		for _, opts := range []uint8{fzDeflate, fzDeflate | fzNoContext} {
 			m := isServer
 			stream := fzJoin(fzFrame(true, rsv1Bit, opText, m, fzDeflateFinalBlock), fzFrame(true, rsv1Bit, opText, m, "\xf2\x48\xcd\xc9\xc9\x07\x00"), fzFrame(true, 0, opClose, m, "\x03\xe8"))
-			err, msgs := fuzzConnStream(t, stream, isServer, opts, 0, fzConnTimeout)
+			msgs, err := fuzzConnStream(t, stream, isServer, opts, 0, fzConnTimeout)
 			if msgs != 2 || CloseStatus(err) != StatusNormalClosure {
 				t.Errorf("server=%v opts=%d: %d messages, error %v; want 2 messages then close 1000. "+
 					"BUG: inflater.read treats a DEFLATE block with BFINAL set (allowed by RFC 7692 section 7.2.3.4) as corrupt "+
@@ -698,7 +698,7 @@ func TestFuzzConnSmallReadBuffer(t *testing.T) {
 							"newConn must raise br.size to at least maxHeaderLen+maxControlPayload.", size, maxHeaderLen, maxControlPayload)
 					}
 				})
-				err, msgs := fuzzConnStream(t, stream, isServer, 0, size, 500*time.Millisecond)
+				msgs, err := fuzzConnStream(t, stream, isServer, 0, size, 500*time.Millisecond)
 				if CloseStatus(err) != StatusNormalClosure || msgs != 1 {
 					t.Errorf("got %d messages, error %v; want 1 message, then close 1000", msgs, err)
 				}

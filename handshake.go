@@ -198,46 +198,46 @@ func cutQuoted(s string) (val, rest string, ok bool) {
 	return "", "", false
 }
 
-// handshakeError is a refused upgrade request: the HTTP status to answer
+// refusal is a refused upgrade request: the HTTP status to answer
 // with and a short plain-text reason.
-type handshakeError struct {
+type refusal struct {
 	status int
 	reason string
 }
 
-func (e *handshakeError) Error() string { return "websocket: " + e.reason }
+func (e *refusal) Error() string { return "websocket: " + e.reason }
 
 // checkUpgradeRequest validates an HTTP/1.1 opening handshake request
 // (RFC 6455 section 4.2.1) and returns its Sec-WebSocket-Key.
-func checkUpgradeRequest(r *http.Request) (string, *handshakeError) {
+func checkUpgradeRequest(r *http.Request) (string, *refusal) {
 	if r.Method != http.MethodGet {
-		return "", &handshakeError{http.StatusMethodNotAllowed, "the WebSocket handshake must use the GET method"}
+		return "", &refusal{http.StatusMethodNotAllowed, "the WebSocket handshake must use the GET method"}
 	}
 	if !r.ProtoAtLeast(1, 1) {
-		return "", &handshakeError{http.StatusBadRequest, "the WebSocket handshake needs HTTP/1.1 or later"}
+		return "", &refusal{http.StatusBadRequest, "the WebSocket handshake needs HTTP/1.1 or later"}
 	}
 	if r.Host == "" {
-		return "", &handshakeError{http.StatusBadRequest, "missing Host header"}
+		return "", &refusal{http.StatusBadRequest, "missing Host header"}
 	}
 	if !hasToken(r.Header, "Connection", "upgrade") {
-		return "", &handshakeError{http.StatusBadRequest, "the Connection header does not contain \"upgrade\""}
+		return "", &refusal{http.StatusBadRequest, "the Connection header does not contain \"upgrade\""}
 	}
 	if !hasToken(r.Header, "Upgrade", "websocket") {
-		return "", &handshakeError{http.StatusBadRequest, "the Upgrade header does not contain \"websocket\""}
+		return "", &refusal{http.StatusBadRequest, "the Upgrade header does not contain \"websocket\""}
 	}
 	if err := checkVersion(r.Header); err != nil {
 		return "", err
 	}
 	keys := r.Header["Sec-Websocket-Key"]
 	if len(keys) != 1 || !validKey(keys[0]) {
-		return "", &handshakeError{http.StatusBadRequest, "Sec-WebSocket-Key must be the base64 encoding of 16 bytes"}
+		return "", &refusal{http.StatusBadRequest, "Sec-WebSocket-Key must be the base64 encoding of 16 bytes"}
 	}
 	return keys[0], nil
 }
 
-func checkVersion(h http.Header) *handshakeError {
+func checkVersion(h http.Header) *refusal {
 	if v := h["Sec-Websocket-Version"]; len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
-		return &handshakeError{http.StatusUpgradeRequired, "unsupported Sec-WebSocket-Version: this server speaks version 13"}
+		return &refusal{http.StatusUpgradeRequired, "unsupported Sec-WebSocket-Version: this server speaks version 13"}
 	}
 	return nil
 }

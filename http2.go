@@ -50,18 +50,18 @@ func (c *Conn) HTTP2() bool {
 // (RFC 8441 sections 4 and 5). The statuses are those of the HTTP/1.1
 // checks where they apply: 405 for another method, 426 for another
 // version, 400 for the rest, including a :protocol other than websocket.
-func checkExtendedConnect(r *http.Request) *handshakeError {
+func checkExtendedConnect(r *http.Request) *refusal {
 	if r.Method != http.MethodConnect {
-		return &handshakeError{http.StatusMethodNotAllowed, "over HTTP/2 the WebSocket handshake is an extended CONNECT request (RFC 8441)"}
+		return &refusal{http.StatusMethodNotAllowed, "over HTTP/2 the WebSocket handshake is an extended CONNECT request (RFC 8441)"}
 	}
 	switch p := r.Header.Get(":protocol"); {
 	case p == "":
-		return &handshakeError{http.StatusBadRequest, "the CONNECT request has no :protocol pseudo-header: not an RFC 8441 WebSocket handshake"}
+		return &refusal{http.StatusBadRequest, "the CONNECT request has no :protocol pseudo-header: not an RFC 8441 WebSocket handshake"}
 	case !strings.EqualFold(p, "websocket"):
-		return &handshakeError{http.StatusBadRequest, "the CONNECT request's :protocol is " + p + ", not websocket"}
+		return &refusal{http.StatusBadRequest, "the CONNECT request's :protocol is " + p + ", not websocket"}
 	}
 	if r.Host == "" {
-		return &handshakeError{http.StatusBadRequest, "missing :authority"}
+		return &refusal{http.StatusBadRequest, "missing :authority"}
 	}
 	return checkVersion(r.Header)
 }
@@ -82,17 +82,14 @@ func (u *Upgrader) upgradeHTTP2(w http.ResponseWriter, r *http.Request, response
 
 	// The stream's deadlines become the Conn's. Clear the ones the
 	// http.Server set (ReadTimeout, WriteTimeout), bound the response by
-	// u.WriteTimeout, and refuse a ResponseWriter that cannot do this.
+	// u.HandshakeTimeout, and refuse a ResponseWriter that cannot do this.
 	rc := http.NewResponseController(w)
-	wt := u.WriteTimeout
-	if wt <= 0 {
-		wt = 10 * time.Second
-	}
+	wt := u.handshakeTimeout()
 	if err := rc.SetReadDeadline(time.Time{}); err != nil {
-		return nil, u.refuse(w, &handshakeError{http.StatusInternalServerError, "cannot set deadlines on the HTTP/2 stream: " + err.Error()})
+		return nil, u.refuse(w, &refusal{http.StatusInternalServerError, "cannot set deadlines on the HTTP/2 stream: " + err.Error()})
 	}
 	if err := rc.SetWriteDeadline(time.Now().Add(wt)); err != nil {
-		return nil, u.refuse(w, &handshakeError{http.StatusInternalServerError, "cannot set deadlines on the HTTP/2 stream: " + err.Error()})
+		return nil, u.refuse(w, &refusal{http.StatusInternalServerError, "cannot set deadlines on the HTTP/2 stream: " + err.Error()})
 	}
 
 	h := w.Header()

@@ -5,7 +5,6 @@ package websocket
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -34,8 +33,8 @@ type PreparedMessage struct {
 // It keeps data, which must not change afterwards. Text must be valid
 // UTF-8.
 func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) {
-	if typ != TextMessage && typ != BinaryMessage {
-		return nil, fmt.Errorf("websocket: invalid message type %v", typ)
+	if err := checkMessageType(typ); err != nil {
+		return nil, err
 	}
 	return &PreparedMessage{typ: typ, data: data}, nil
 }

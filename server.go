@@ -61,7 +61,27 @@ type Upgrader struct {
 	// disables it; CompressionNoContextTakeover suits most servers.
 	Compression CompressionMode
 
-	// WriteTimeout bounds writing the handshake response; 0 means 10s.
+	// PingInterval turns on keepalive: after this long without sending a
+	// ping, the Conn sends one, and if nothing at all (a pong or any other
+	// frame) arrives within PingTimeout, it drops the connection and the
+	// reading goroutine's call returns an error saying the peer stopped
+	// answering (it matches ErrClosed and os.ErrDeadlineExceeded). Proxies
+	// and NATs that cut idle connections (nginx after 60 s by default) then
+	// see traffic. Pongs are seen by the goroutine reading from the Conn,
+	// so keep one reading (or call CloseRead). 0 turns keepalive off.
+	PingInterval time.Duration
+
+	// PingTimeout is how long keepalive waits for the peer after a ping;
+	// 0 means PingInterval.
+	PingTimeout time.Duration
+
+	// HandshakeTimeout bounds writing the handshake response; 0 means 10s.
+	HandshakeTimeout time.Duration
+
+	// WriteTimeout is the former name of HandshakeTimeout, used when
+	// HandshakeTimeout is 0.
+	//
+	// Deprecated: set HandshakeTimeout.
 	WriteTimeout time.Duration
 
 	conns registry // live connections, for Shutdown
@@ -75,7 +95,7 @@ type Upgrader struct {
 // for the connection (8 KiB) while the WebSocket lives on. The Conn's
 // Request then carries a context that is not canceled when ServeHTTP
 // returns. A panic in Handler is logged and closes the Conn with
-// StatusInternalServerError instead of crashing the program.
+// StatusInternalError (1011) instead of crashing the program.
 func (u *Upgrader) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if u.Handler == nil {
 		http.Error(w, "websocket: Upgrader has no Handler", http.StatusInternalServerError)
@@ -126,7 +146,7 @@ func (u *Upgrader) run(c *Conn) {
 // two kinds of Conn apart.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*Conn, error) {
 	if u.conns.stopping.Load() {
-		return nil, u.refuse(w, &handshakeError{http.StatusServiceUnavailable, "server is shutting down"})
+		return nil, u.refuse(w, &refusal{http.StatusServiceUnavailable, "server is shutting down"})
 	}
 	if r.ProtoMajor == 2 {
 		return u.upgradeHTTP2(w, r, responseHeader)
@@ -143,7 +163,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return nil, u.refuse(w, &handshakeError{http.StatusInternalServerError, "cannot take over the HTTP connection: " + err.Error()})
+		return nil, u.refuse(w, &refusal{http.StatusInternalServerError, "cannot take over the HTTP connection: " + err.Error()})
 	}
 	// Bytes the client sent right after its request belong to the Conn.
 	var buffered []byte
@@ -168,10 +188,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 	}
 	b.WriteString("\r\n")
 
-	wt := u.WriteTimeout
-	if wt <= 0 {
-		wt = 10 * time.Second
-	}
+	wt := u.handshakeTimeout()
 	// The http.Server may have left deadlines on the connection.
 	nc.SetReadDeadline(time.Time{})
 	nc.SetWriteDeadline(time.Now().Add(wt))
@@ -197,19 +214,19 @@ type negotiated struct {
 // negotiate applies the checks and negotiations that HTTP/1.1 and HTTP/2
 // handshakes share: the Origin policy, the extensions, responseHeader and
 // the subprotocol.
-func (u *Upgrader) negotiate(r *http.Request, responseHeader http.Header) (negotiated, *handshakeError) {
+func (u *Upgrader) negotiate(r *http.Request, responseHeader http.Header) (negotiated, *refusal) {
 	var neg negotiated
 	if !u.originAllowed(r) {
-		return neg, &handshakeError{http.StatusForbidden, "origin " + r.Header.Get("Origin") + " is not allowed"}
+		return neg, &refusal{http.StatusForbidden, "origin " + r.Header.Get("Origin") + " is not allowed"}
 	}
 	offers, err := parseExtensions(r.Header)
 	if err != nil {
-		return neg, &handshakeError{http.StatusBadRequest, "malformed Sec-WebSocket-Extensions header"}
+		return neg, &refusal{http.StatusBadRequest, "malformed Sec-WebSocket-Extensions header"}
 	}
 	neg.extensions, neg.deflate, _ = negotiateDeflate(offers, u.Compression)
 	for k := range responseHeader {
 		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Sec-Websocket-") || http.CanonicalHeaderKey(k) == "Upgrade" || http.CanonicalHeaderKey(k) == "Connection" {
-			return neg, &handshakeError{http.StatusInternalServerError, "responseHeader may not set " + k}
+			return neg, &refusal{http.StatusInternalServerError, "responseHeader may not set " + k}
 		}
 	}
 	neg.protocol = selectSubprotocol(u.Subprotocols, headerTokens(r.Header, "Sec-WebSocket-Protocol"))
@@ -226,7 +243,20 @@ func (u *Upgrader) connConfig(neg negotiated) connConfig {
 		subprotocol:  neg.protocol,
 		closeTimeout: u.CloseTimeout,
 		deflate:      neg.deflate,
+		pingInterval: u.PingInterval,
+		pingTimeout:  u.PingTimeout,
 	}
+}
+
+// handshakeTimeout bounds writing the handshake response.
+func (u *Upgrader) handshakeTimeout() time.Duration {
+	switch {
+	case u.HandshakeTimeout > 0:
+		return u.HandshakeTimeout
+	case u.WriteTimeout > 0:
+		return u.WriteTimeout
+	}
+	return 10 * time.Second
 }
 
 // register adds a new Conn to u's live connections, or closes it when
@@ -248,7 +278,7 @@ func (u *Upgrader) originAllowed(r *http.Request) bool {
 }
 
 // refuse answers a bad handshake with its status and reason.
-func (u *Upgrader) refuse(w http.ResponseWriter, e *handshakeError) error {
+func (u *Upgrader) refuse(w http.ResponseWriter, e *refusal) error {
 	h := w.Header()
 	if e.status == http.StatusUpgradeRequired {
 		h.Set("Sec-WebSocket-Version", "13")

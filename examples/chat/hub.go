@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,9 +33,10 @@ type config struct {
 	QueueSize int
 	// WriteTimeout bounds writing one message to a client.
 	WriteTimeout time.Duration
-	// PingInterval is how often each client is pinged; negative disables
-	// pings. A client that does not answer within PingTimeout is dropped
-	// with 1008 "ping timeout".
+	// PingInterval is how often each client is pinged, by the library's
+	// keepalive (websocket.Upgrader.PingInterval); negative disables pings.
+	// A client that sends nothing within PingTimeout of a ping is dropped
+	// with 1011.
 	PingInterval time.Duration
 	PingTimeout  time.Duration
 	// CloseTimeout bounds the close handshake with a client.
@@ -101,6 +101,10 @@ func newServer(cfg config) *server {
 		ReadLimit:      s.cfg.ReadLimit,
 		OriginPatterns: s.cfg.Origins,
 		CloseTimeout:   s.cfg.CloseTimeout,
+	}
+	if s.cfg.PingInterval > 0 {
+		s.up.PingInterval = s.cfg.PingInterval
+		s.up.PingTimeout = s.cfg.PingTimeout
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/ws", s.serveWS)
@@ -187,14 +191,13 @@ func (s *server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Logf("chat: %s joined %q as %q", conn.RemoteAddr(), room, name)
 
 	var g sync.WaitGroup
-	g.Add(2)
+	g.Add(1)
 	go func() { defer g.Done(); cl.writeLoop() }()
-	go func() { defer g.Done(); cl.pingLoop() }()
 	s.join(cl)
 	err = cl.readLoop()
 
 	// The connection is closed or closing: tell the others, stop the
-	// writer and pinger (the writer finishes the close handshake).
+	// writer (it finishes the close handshake).
 	s.leave(cl)
 	cl.stop(websocket.StatusNormalClosure, "")
 	g.Wait()
@@ -267,9 +270,10 @@ func (s *server) broadcastLocked(room string, m message) {
 	}
 }
 
-// client is one connected member. Three goroutines serve it: the HTTP
-// handler reads (readLoop), writeLoop drains send, pingLoop checks that the
-// peer is alive. Only writeLoop writes data and closes the connection.
+// client is one connected member. Two goroutines serve it: the HTTP
+// handler reads (readLoop) and writeLoop drains send; the library's
+// keepalive checks that the peer is alive. Only writeLoop writes data and
+// closes the connection.
 type client struct {
 	s          *server
 	conn       *websocket.Conn
@@ -285,8 +289,8 @@ type client struct {
 	kill     *time.Timer // cuts the connection if closing takes too long
 }
 
-// stop asks writeLoop to close the connection with code and reason and
-// pingLoop to end. Only the first call counts. As a backstop, the
+// stop asks writeLoop to close the connection with code and reason. Only
+// the first call counts. As a backstop, the
 // connection is cut if the close has not finished in time, so no
 // goroutine of the client can hang on a dead peer.
 func (cl *client) stop(code websocket.StatusCode, reason string) {
@@ -296,13 +300,6 @@ func (cl *client) stop(code websocket.StatusCode, reason string) {
 		cl.kill = time.AfterFunc(cfg.WriteTimeout+cfg.CloseTimeout+time.Second, func() { cl.conn.CloseNow() })
 		cl.cancel()
 	})
-}
-
-// dropNoPong drops a client that did not answer a ping in time.
-func (cl *client) dropNoPong() {
-	cl.s.cfg.Logf("chat: dropping %q in %q: no pong", cl.name, cl.room)
-	cl.stop(websocket.StatusPolicyViolation, "ping timeout")
-	cl.s.leave(cl)
 }
 
 // readLoop reads the client's messages until the connection ends, and
@@ -335,18 +332,12 @@ func (cl *client) readLoop() error {
 // writeLoop sends queued messages, each within WriteTimeout, until stop;
 // then it closes the connection with stop's code.
 //
-// The write deadline is the connection's, so it also bounds the pings of
-// pingLoop and the pongs and close answers that the library writes from
-// the reading goroutine. It is therefore never left expired or cleared:
-// before each message it is set WriteTimeout ahead, and while idle it is
-// moved forward every WriteTimeout/2. A write that blocks therefore fails
-// within WriteTimeout unless the writer is idle, and then the pings
-// (or a full send queue) catch a peer that reads nothing.
+// The write deadline bounds this goroutine's writes only: the library
+// writes pongs and keepalive pings under deadlines of its own. A peer that
+// reads nothing makes a message write fail within WriteTimeout, fills the
+// send queue, or stops answering keepalive pings; any of them drops it.
 func (cl *client) writeLoop() {
 	timeout := cl.s.cfg.WriteTimeout
-	cl.conn.SetWriteDeadline(time.Now().Add(timeout))
-	refresh := time.NewTicker(timeout / 2)
-	defer refresh.Stop()
 	for {
 		select {
 		case <-cl.ctx.Done():
@@ -362,50 +353,7 @@ func (cl *client) writeLoop() {
 				cl.conn.CloseNow()
 				return
 			}
-		case <-refresh.C:
-			cl.conn.SetWriteDeadline(time.Now().Add(timeout))
 		case <-cl.ctx.Done():
-		}
-	}
-}
-
-// pingLoop pings the client every PingInterval; one that does not answer
-// within PingTimeout is dropped.
-func (cl *client) pingLoop() {
-	cfg := cl.s.cfg
-	if cfg.PingInterval < 0 {
-		return
-	}
-	t := time.NewTicker(cfg.PingInterval)
-	defer t.Stop()
-	for n := 0; ; n++ {
-		select {
-		case <-cl.ctx.Done():
-			return
-		case <-t.C:
-		}
-		// The timer, not only Ping's return, drops the client: Ping may
-		// be stuck writing to a peer that reads nothing at all.
-		fired := make(chan struct{})
-		late := time.AfterFunc(cfg.PingTimeout, func() {
-			defer close(fired)
-			cl.dropNoPong()
-		})
-		ctx, cancel := context.WithTimeout(cl.ctx, cfg.PingTimeout)
-		err := cl.conn.Ping(ctx, []byte(strconv.Itoa(n)))
-		cancel()
-		stopped := late.Stop()
-		switch {
-		case !stopped:
-			<-fired // the timer dropped the client
-			return
-		case err == nil:
-			// Answered in time.
-		case cl.ctx.Err() != nil || errors.Is(err, websocket.ErrClosed):
-			return // leaving anyway
-		default:
-			cl.dropNoPong() // timed out just before the timer
-			return
 		}
 	}
 }

@@ -8,8 +8,8 @@
 // to the room with the sender's room and name, and announces joins and
 // leaves. A slow or dead client never holds up the others: each client
 // has a bounded send queue drained by its own writer; a client whose queue
-// overflows is dropped with 1008 "too slow", and one that does not answer
-// pings with 1008 "ping timeout".
+// overflows is dropped with 1008 "too slow", and the library's keepalive
+// drops one that stops answering pings with 1011.
 //
 //	go run ./examples/chat                 # then open http://127.0.0.1:8081
 //	go run ./examples/chat -addr :9000 -queue 16 -ping 10s
