@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -10,8 +9,8 @@ import (
 	"github.com/wsstd/websocket"
 )
 
-// member is one connected client. Three goroutines serve it: the
-// Upgrader's handler reads (readLoop), writeLoop drains send, pingLoop
+// member is one connected client. Two goroutines serve it: the Upgrader's
+// handler reads (readLoop), writeLoop drains send; the library's keepalive
 // checks that the peer is alive. Only writeLoop writes data and closes.
 type member struct {
 	n          *node
@@ -30,8 +29,7 @@ type member struct {
 	kill     *time.Timer // cuts the connection if closing takes too long
 }
 
-// stop asks writeLoop to close the connection with code and reason, and
-// pingLoop to end. Only the first call counts; it reports whether this was
+// stop asks writeLoop to close the connection with code and reason. Only the first call counts; it reports whether this was
 // it. As a backstop the connection is cut if the close has not finished in
 // time, so no goroutine can hang on a peer that reads nothing.
 func (m *member) stop(code websocket.StatusCode, reason string) bool {
@@ -86,20 +84,17 @@ func (m *member) readLoop() error {
 	}
 }
 
-// writeLoop sends queued messages, each within WriteTimeout, until stop;
-// then it closes the connection with stop's code.
+// writeLoop sends queued messages, each batch within WriteTimeout, until
+// stop; then it closes the connection with stop's code.
 //
-// Batching is on (serve turns it on): writeBatch flushes, and the library sends the pending
-// frames first whenever a ping, pong or close frame goes out.
-//
-// The write deadline also bounds the pings of pingLoop, so it is never
-// left expired: it is set WriteTimeout ahead before each message and moved
-// forward every WriteTimeout/2 while idle.
+// Batching is on (serve turns it on): writeBatch flushes, and the library
+// sends the pending frames first whenever a ping, pong or close frame goes
+// out. The write deadline bounds this goroutine's writes only: the library
+// writes pongs and keepalive pings under deadlines of its own. A peer that
+// reads nothing makes a write fail within WriteTimeout, fills the send
+// queue, or stops answering keepalive pings; any of them drops it.
 func (m *member) writeLoop() {
 	timeout := m.n.cfg.WriteTimeout
-	m.conn.SetWriteDeadline(time.Now().Add(timeout))
-	refresh := time.NewTicker(timeout / 2)
-	defer refresh.Stop()
 	for {
 		select {
 		case <-m.done:
@@ -118,8 +113,6 @@ func (m *member) writeLoop() {
 				m.conn.CloseNow()
 				return
 			}
-		case <-refresh.C:
-			m.conn.SetWriteDeadline(time.Now().Add(timeout))
 		case <-m.done:
 		}
 	}
@@ -151,40 +144,4 @@ func (m *member) writeBatch(pm *websocket.PreparedMessage) error {
 	}
 	m.n.met.out.Add(uint64(n))
 	return m.conn.Flush()
-}
-
-// pingLoop pings the client every PingInterval; one that does not answer
-// within PingTimeout is closed with 1008 "ping timeout".
-func (m *member) pingLoop() {
-	cfg := m.n.cfg
-	if cfg.PingInterval < 0 {
-		return
-	}
-	t := time.NewTicker(cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-m.done:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.PingTimeout)
-		go func() {
-			// Ping waits for the pong, not for m.done: end it early.
-			select {
-			case <-m.done:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		err := m.conn.Ping(ctx, nil)
-		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
-		cancel()
-		if err != nil {
-			if timedOut {
-				m.stop(websocket.StatusPolicyViolation, "ping timeout")
-			}
-			return
-		}
-	}
 }

@@ -57,8 +57,9 @@ type config struct {
 	Queue int
 	// WriteTimeout bounds writing one message to a client.
 	WriteTimeout time.Duration
-	// PingInterval is how often clients are pinged (negative: never);
-	// one that does not answer within PingTimeout is closed.
+	// PingInterval is how often the library's keepalive pings an idle
+	// client (negative: never); one that sends nothing within PingTimeout
+	// of a ping is dropped.
 	PingInterval, PingTimeout time.Duration
 	// CloseTimeout bounds the close handshake with a client.
 	CloseTimeout time.Duration
@@ -152,6 +153,11 @@ func newNode(cfg config, nc *nats.Conn) *node {
 		ReadLimit:      n.cfg.ReadLimit,
 		OriginPatterns: n.cfg.Origins,
 		CloseTimeout:   n.cfg.CloseTimeout,
+	}
+	if n.cfg.PingInterval > 0 {
+		// The library's keepalive: no goroutine or timer of ours per client.
+		n.up.PingInterval = n.cfg.PingInterval
+		n.up.PingTimeout = n.cfg.PingTimeout
 	}
 	n.mux = http.NewServeMux()
 	n.mux.Handle("/ws", &n.up)
@@ -247,9 +253,8 @@ func (n *node) serve(conn *websocket.Conn) {
 	// SetWriteBatching is not safe while a read is under way.
 	conn.SetWriteBatching(true)
 	var g sync.WaitGroup
-	g.Add(2)
+	g.Add(1)
 	go func() { defer g.Done(); m.writeLoop() }()
-	go func() { defer g.Done(); m.pingLoop() }()
 	err := n.join(m)
 	if err == nil {
 		n.cfg.Logf("cluster %s: %s joined %q as %q (%s)", n.cfg.Node, conn.RemoteAddr(), m.room, m.name, m.id)
