@@ -4,6 +4,7 @@
 //	go run ./examples/echo            # then open http://127.0.0.1:8080
 //	go run ./examples/echo -addr :9000 -readlimit 33554432 -origins '*'
 //	go run ./examples/echo -compress  # permessage-deflate, which browsers offer
+//	go run ./examples/echo -ping 0    # no keepalive pings (default: every 30s)
 //
 // The page shows what the handshake negotiated (subprotocol, extensions),
 // the round-trip time of each echo, and lets you close and reconnect.
@@ -34,9 +35,13 @@ func main() {
 	readLimit := flag.Int64("readlimit", 16<<20, "largest message accepted, in bytes")
 	origins := flag.String("origins", "", "comma-separated extra allowed Origin patterns (* allows any)")
 	compress := flag.Bool("compress", false, "negotiate permessage-deflate (without context takeover) when the client offers it")
+	ping := flag.Duration("ping", 30*time.Second, "ping every connection this often and drop one that stays silent as long after a ping (0: no keepalive)")
 	flag.Parse()
 
 	mux, upgrader := newMux(*readLimit, splitList(*origins))
+	// Keepalive: proxies cut idle connections (nginx after 60s), and a
+	// peer that vanished without a FIN is found only by asking it.
+	upgrader.PingInterval = *ping
 	if *compress {
 		// Each message compressed on its own: no compression memory is
 		// held by idle connections.
