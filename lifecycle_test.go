@@ -9,10 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -32,7 +28,26 @@ func TestLingerNodeOversizedMessage(t *testing.T) {
 		_, _, err := c.ReadMessage()
 		errs <- err
 	})
-	url := wsURL(s) + "/"
+	checkNodeOversize(t, wsURL(s)+"/", errs)
+}
+
+// The same through nginx with the README's config, whose lingering_close
+// line keeps nginx from resetting Node's connection when the server's
+// side ends: without it Node saw 1009 in 1 of 10 runs, 1006 in the rest.
+func TestLingerNodeOversizedMessageBehindNginx(t *testing.T) {
+	requirePeer(t, peerNode, peerInstallHint)
+	b := startDeployBackend(t, func(u *Upgrader) { u.ReadLimit = 64 << 10 })
+	listen := freeLoopbackAddr(t)
+	base := startNginx(t, nginxSite(t, listen, b.addr()), listen)
+	f := front{name: "nginx", base: base}
+	checkNodeOversize(t, f.wsURL(), b.ends)
+}
+
+// checkNodeOversize has Node's ws send a 4 MiB message to url 10 times and
+// fails t unless every run saw 1009, and the server (whose read errors
+// arrive on errs) failed each read with a 1009 *ProtocolError.
+func checkNodeOversize(t *testing.T, url string, errs <-chan error) {
+	t.Helper()
 	got := map[int]int{}
 	for i := 0; i < 10; i++ {
 		lines, err := runPeer(t, 20*time.Second, "ws_oversize.js", "node", "ws_oversize.js", url, strconv.Itoa(4<<20))
@@ -49,13 +64,19 @@ func TestLingerNodeOversizedMessage(t *testing.T) {
 		}
 		got[r.Code]++
 		var pe *ProtocolError
-		if err := <-errs; !errors.As(err, &pe) || pe.Code != StatusMessageTooBig {
-			t.Fatalf("run %d: server's read error %v, want a 1009 *ProtocolError", i, err)
+		select {
+		case err := <-errs:
+			if !errors.As(err, &pe) || pe.Code != StatusMessageTooBig {
+				t.Fatalf("run %d: server's read error %v, want a 1009 *ProtocolError", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("run %d: the server's connection did not end", i)
 		}
 	}
 	if got[int(StatusMessageTooBig)] != 10 {
 		t.Fatalf("close codes seen by Node ws over 10 runs: %v; want 1009 every time", got)
 	}
+	t.Logf("1009 in 10 of 10 runs")
 }
 
 // The same with a raw Go client that reads only once its 4 MiB frame is
@@ -262,49 +283,5 @@ func TestCloseReadPeerCloses(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("CloseRead's context not done after the peer closed")
-	}
-}
-
-// Chromium sending a 20 MiB message to a server with the default 16 MiB
-// limit sees 1009 (it saw 1006 before the lingering close), two runs of
-// two.
-func TestLingerChromiumOversizedMessage(t *testing.T) {
-	requirePeer(t, peerChromium, peerInstallHint)
-	page, err := os.ReadFile(filepath.Join(peersDir, "oversize.html"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	errs := make(chan error, 10)
-	mux := http.NewServeMux()
-	mux.Handle("/ws", &Upgrader{Handler: func(c *Conn) {
-		_, _, err := c.ReadMessage()
-		errs <- err
-	}})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write(page)
-	})
-	s := httptest.NewServer(mux)
-	defer s.Close()
-	lines, err := runPeer(t, 90*time.Second, "browser.js", "node", "browser.js", s.URL+"/?runs=2&bytes="+strconv.Itoa(20<<20), "--timeout=60000")
-	if len(lines) == 0 {
-		t.Fatalf("browser.js printed nothing: %v", err)
-	}
-	var res struct {
-		OK     bool     `json:"ok"`
-		Codes  []int    `json:"codes"`
-		Errors []string `json:"errors"`
-	}
-	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &res); jerr != nil {
-		t.Fatalf("%v in %q", jerr, lines)
-	}
-	if !res.OK || err != nil {
-		t.Fatalf("close codes seen by Chromium: %v (errors %v, exit %v); want 1009 each time", res.Codes, res.Errors, err)
-	}
-	for i := 0; i < 2; i++ {
-		var pe *ProtocolError
-		if err := <-errs; !errors.As(err, &pe) || pe.Code != StatusMessageTooBig {
-			t.Fatalf("server's read error %v, want 1009", err)
-		}
 	}
 }
