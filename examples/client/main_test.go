@@ -244,7 +244,7 @@ func TestInterrupt(t *testing.T) {
 	go pw.Write([]byte("one\n"))
 	// Interrupt once the echo is out: the client is then connected and
 	// idle, the case under test.
-	for deadline := time.Now().Add(10 * time.Second); stdout.String() != "one\n"; time.Sleep(2 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); stdout.String() != marked("one\n"); time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no echo before the interrupt: stdout %q, stderr %s", stdout.String(), stderr.String())
 		}
