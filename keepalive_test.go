@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -227,4 +228,62 @@ func rawServerDialer(t *testing.T, d *Dialer) (*Conn, net.Conn, *bufio.Reader) {
 	a.nc.SetDeadline(time.Now().Add(10 * time.Second))
 	t.Cleanup(func() { c.CloseNow(); a.nc.Close() })
 	return c, a.nc, a.br
+}
+
+// keepaliveEcho reads one message into buf and writes it back: the steady
+// state of a busy connection.
+func keepaliveEcho(c *Conn, buf []byte) error {
+	typ, r, err := c.NextReader()
+	if err != nil {
+		return err
+	}
+	m, err := io.ReadFull(r, buf)
+	if err != nil {
+		return err
+	}
+	return c.WriteMessage(typ, buf[:m])
+}
+
+// Keepalive costs a busy connection no allocation: an echo with
+// PingInterval set allocates nothing, as one without does.
+func TestAllocKeepaliveEcho(t *testing.T) {
+	if raceEnabled() {
+		t.Skip("allocation counts need a build without -race; .ci/run runs this test without -race")
+	}
+	nc := &loopConn{frame: rawFrame(true, 0, opBinary, true, make([]byte, 1024))}
+	c := newConn(nc, nil, connConfig{isServer: true, pingInterval: time.Hour})
+	defer c.ka.timer.Stop() // loopConn cannot be closed
+	buf := make([]byte, 1024)
+	if n := testing.AllocsPerRun(1000, func() {
+		if err := keepaliveEcho(c, buf); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per echo with keepalive on, want 0", n)
+	}
+}
+
+// BenchmarkEchoKeepalive is BenchmarkEchoInMemory with keepalive off and
+// on, to compare in one run: the reading path's only added work is one
+// atomic load per read from the transport.
+func BenchmarkEchoKeepalive(b *testing.B) {
+	for _, every := range []time.Duration{0, 30 * time.Second} {
+		for _, n := range []int{16, 1024} {
+			b.Run(fmt.Sprintf("ping=%v/%d", every, n), func(b *testing.B) {
+				nc := &loopConn{frame: rawFrame(true, 0, opBinary, true, make([]byte, n))}
+				c := newConn(nc, nil, connConfig{isServer: true, pingInterval: every})
+				if c.ka != nil {
+					defer c.ka.timer.Stop() // loopConn cannot be closed
+				}
+				buf := make([]byte, n)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := keepaliveEcho(c, buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }
