@@ -82,10 +82,11 @@ type Dialer struct {
 // they are not followed) or a 101 that breaks RFC 6455 section 4.1.
 // Response is the server's response, with up to 4 KiB of its body readable.
 type HandshakeError struct {
-	Response *http.Response
-	Reason   string
+	Response *http.Response // the server's response
+	Reason   string         // what was wrong with it, for people
 }
 
+// Error says why the handshake failed.
 func (e *HandshakeError) Error() string {
 	return "websocket: handshake failed: " + e.Reason
 }

@@ -89,10 +89,11 @@ func (code StatusCode) String() string {
 // use errors.As to get at it. Code is StatusNoStatusReceived when the
 // peer's close frame had no payload.
 type CloseError struct {
-	Code   StatusCode
-	Reason string
+	Code   StatusCode // the peer's status code
+	Reason string     // the peer's reason, valid UTF-8, possibly empty
 }
 
+// Error names the peer's code and reason.
 func (e *CloseError) Error() string {
 	if e.Reason == "" {
 		return "websocket: peer closed the connection: " + e.Code.String()
@@ -104,10 +105,11 @@ func (e *CloseError) Error() string {
 // peer broke the protocol or a limit. Code is the status code that was sent
 // to the peer in the close frame (1002, 1007, 1009, ...).
 type ProtocolError struct {
-	Code   StatusCode
-	Reason string
+	Code   StatusCode // the status code sent to the peer
+	Reason string     // what the peer did wrong
 }
 
+// Error names the code sent and what went wrong.
 func (e *ProtocolError) Error() string {
 	return fmt.Sprintf("websocket: connection failed with %v: %s", e.Code, e.Reason)
 }
