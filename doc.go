@@ -103,7 +103,9 @@
 // read or write that times out fails the connection, since a frame may
 // have been cut in half. Pongs, keepalive pings and the close frame are
 // written under deadlines of their own, never under a stale application
-// write deadline.
+// write deadline. IsCloseError and IsUnexpectedCloseError test a read
+// error for the peer's close codes, as gorilla's functions of those names
+// do.
 //
 // # Compression
 //
@@ -114,7 +116,13 @@
 // the sliding window across messages for a better ratio on streams of
 // similar messages. Messages under the compression threshold go out
 // uncompressed (SetCompressionThreshold), and SetWriteCompression turns
-// compression off around data that is already compressed.
+// compression off around data that is already compressed. Every window size
+// (server_max_window_bits and client_max_window_bits, 8 to 15) is accepted
+// in both roles; compress/flate cannot limit its window, so a side whose
+// window is below 15 compresses with Huffman coding only, which is valid for
+// any window at a lower ratio. In context takeover mode an idle
+// connection's compressor goes back to a pool and only the history the
+// peer may refer to is kept.
 //
 // # HTTP/2
 //
@@ -131,7 +139,8 @@
 // flight and given back between messages. On plain TCP an idle connection
 // waits for data without any buffer, and as an http.Handler the Upgrader
 // lets net/http free its own per-connection buffers, so an idle server
-// connection costs a few KiB. A steady-state WriteMessage, and a message
+// connection costs a few KiB (Upgrader.DropRequest saves the kept request
+// too). A steady-state WriteMessage, and a message
 // read with NextReader into a reused buffer, allocate nothing. Write
 // batching (SetWriteBatching) lets the replies of a request/response server
 // share one system call.
@@ -142,6 +151,8 @@
 // Upgrader.Shutdown refuses new upgrades with 503, sends every live Conn a
 // close frame with 1001 (between the frames of a message being written),
 // waits for the peers' answers and drops the rest when its context is done.
+// ShutdownServer does both in the right order: it shuts an http.Server and
+// its Upgraders down together and returns when all are done.
 //
 // # WebAssembly
 //
