@@ -230,9 +230,24 @@ func rawDialHeaders(t *testing.T, s *httptest.Server, extra string) (net.Conn, *
 }
 
 // rawServer accepts one connection on a loopback listener, answers the
-// handshake by hand and hands the raw connection to the test, while our
-// Dialer is the client.
+// handshake by hand and hands the raw connection to the test, while the
+// zero Dialer is the client.
 func rawServer(t *testing.T) (*Conn, net.Conn, *bufio.Reader) {
+	t.Helper()
+	return rawServerFor(t, &Dialer{}, "")
+}
+
+// rawServerDialer is rawServer with the given Dialer as the client.
+func rawServerDialer(t *testing.T, d *Dialer) (*Conn, net.Conn, *bufio.Reader) {
+	t.Helper()
+	return rawServerFor(t, d, "")
+}
+
+// rawServerFor is rawServer with a Dialer of the test's choosing: it
+// accepts one connection on a loopback listener, answers the handshake by
+// hand (adding the header lines extra) and returns our client Conn and the
+// raw server end.
+func rawServerFor(t *testing.T, d *Dialer, extra string) (*Conn, net.Conn, *bufio.Reader) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -259,12 +274,12 @@ func rawServer(t *testing.T) (*Conn, net.Conn, *bufio.Reader) {
 			ch <- accepted{err: err}
 			return
 		}
-		fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", computeAccept(req.Header.Get("Sec-WebSocket-Key")))
+		fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n", computeAccept(req.Header.Get("Sec-WebSocket-Key")), extra)
 		ch <- accepted{nc: nc, br: br}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
+	c, _, err := d.Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

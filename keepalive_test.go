@@ -3,13 +3,10 @@
 package websocket
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -185,49 +182,6 @@ func TestKeepaliveClientBetweenFragments(t *testing.T) {
 		}
 	}
 	c.CloseNow()
-}
-
-// rawServerDialer is rawServer with the given Dialer as the client.
-func rawServerDialer(t *testing.T, d *Dialer) (*Conn, net.Conn, *bufio.Reader) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	type accepted struct {
-		nc net.Conn
-		br *bufio.Reader
-	}
-	ch := make(chan accepted, 1)
-	go func() {
-		defer close(ch)
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		br := bufio.NewReader(nc)
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			nc.Close()
-			return
-		}
-		fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", computeAccept(req.Header.Get("Sec-WebSocket-Key")))
-		ch <- accepted{nc, br}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := d.Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, ok := <-ch
-	if !ok {
-		t.Fatal("raw server: handshake failed")
-	}
-	a.nc.SetDeadline(time.Now().Add(10 * time.Second))
-	t.Cleanup(func() { c.CloseNow(); a.nc.Close() })
-	return c, a.nc, a.br
 }
 
 // keepaliveEcho reads one message into buf and writes it back: the steady

@@ -3,14 +3,11 @@
 package websocket
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -18,54 +15,6 @@ import (
 
 // Tests of the README's close-handshake promises (issue 18), with a raw
 // peer on real loopback TCP.
-
-// rawServerFor is rawServer with a Dialer of the test's choosing: it
-// accepts one connection on a loopback listener, answers the handshake by
-// hand (adding the header lines extra) and returns our client Conn and the
-// raw server end.
-func rawServerFor(t *testing.T, d *Dialer, extra string) (*Conn, net.Conn, *bufio.Reader) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	type accepted struct {
-		nc  net.Conn
-		br  *bufio.Reader
-		err error
-	}
-	ch := make(chan accepted, 1)
-	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			ch <- accepted{err: err}
-			return
-		}
-		nc.SetDeadline(time.Now().Add(10 * time.Second))
-		br := bufio.NewReader(nc)
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			nc.Close()
-			ch <- accepted{err: err}
-			return
-		}
-		fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n", computeAccept(req.Header.Get("Sec-WebSocket-Key")), extra)
-		ch <- accepted{nc: nc, br: br}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := d.Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := <-ch
-	if a.err != nil {
-		t.Fatal(a.err)
-	}
-	t.Cleanup(func() { c.CloseNow(); a.nc.Close() })
-	return c, a.nc, a.br
-}
 
 // isTimeout reports whether err is a read deadline expiring.
 func isTimeout(err error) bool {
