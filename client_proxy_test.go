@@ -50,25 +50,33 @@ func hsNewProxy(t *testing.T, refuse string) *hsProxy {
 			io.WriteString(nc, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
 			return
 		}
-		target, err := net.DialTimeout("tcp", req.Host, time.Second)
-		if err != nil {
-			io.WriteString(nc, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-			return
-		}
-		io.WriteString(nc, "HTTP/1.1 200 Connection established\r\n\r\n")
-		done := make(chan struct{})
-		go func() {
-			io.Copy(target, br)
-			target.Close()
-			nc.Close()
-			close(done)
-		}()
-		io.Copy(nc, target)
-		target.Close()
-		nc.Close()
-		<-done
+		tunnel(nc, br, req.Host)
 	})
 	return p
+}
+
+// tunnel is a CONNECT proxy's work once it accepted a request: it dials
+// addr (answering 502 when that fails), answers 200 and copies bytes both
+// ways until either side closes. br holds what the client sent after the
+// request.
+func tunnel(nc net.Conn, br *bufio.Reader, addr string) {
+	target, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		io.WriteString(nc, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	io.WriteString(nc, "HTTP/1.1 200 Connection established\r\n\r\n")
+	done := make(chan struct{})
+	go func() {
+		io.Copy(target, br)
+		target.Close()
+		nc.Close()
+		close(done)
+	}()
+	io.Copy(nc, target)
+	target.Close()
+	nc.Close()
+	<-done
 }
 
 func TestDialProxy(t *testing.T) {

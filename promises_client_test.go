@@ -79,23 +79,7 @@ func newEnvProxy(t *testing.T) *envProxy {
 			io.WriteString(nc, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
 			return
 		}
-		target, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", port), time.Second)
-		if err != nil {
-			io.WriteString(nc, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-			return
-		}
-		io.WriteString(nc, "HTTP/1.1 200 Connection established\r\n\r\n")
-		done := make(chan struct{})
-		go func() {
-			io.Copy(target, br)
-			target.Close()
-			nc.Close()
-			close(done)
-		}()
-		io.Copy(nc, target)
-		target.Close()
-		nc.Close()
-		<-done
+		tunnel(nc, br, net.JoinHostPort("127.0.0.1", port))
 	})
 	return p
 }
