@@ -64,9 +64,19 @@ func TestDeflateIdleReleaseAndPrime(t *testing.T) {
 	// so that what counts as busy does not depend on the machine's speed.
 	setDeflateIdle(t, time.Hour)
 	serverConn := make(chan *Conn, 1)
+	// The server says when each echo's write has returned: the client
+	// can read the reply before then, and an idle check that ran in
+	// between would see the server's compressor as still in use.
+	written := make(chan struct{}, 1)
 	s := startServer(t, &Upgrader{Compression: CompressionContextTakeover}, func(c *Conn) {
 		serverConn <- c
-		echoHandler(c)
+		for {
+			typ, p, err := c.ReadMessage()
+			if err != nil || c.WriteMessage(typ, p) != nil {
+				return
+			}
+			written <- struct{}{}
+		}
 	})
 	d := &Dialer{Compression: CompressionContextTakeover}
 	c, _, err := d.Dial(context.Background(), wsURL(s), nil)
@@ -92,6 +102,7 @@ func TestDeflateIdleReleaseAndPrime(t *testing.T) {
 		if err != nil || gt != typ || !bytes.Equal(got, p) {
 			t.Fatalf("echo of %d bytes: %v %d bytes %v", len(p), gt, len(got), err)
 		}
+		<-written
 	}
 	for round := 0; round < 6; round++ {
 		// A burst: the engines stay while the connection is busy, however
