@@ -457,7 +457,12 @@ func TestShutdownNoLeaks(t *testing.T) {
 		}
 		// One member that stopped reading altogether.
 		hung := dial(t, base, "room0", "hung", dialOpts{})
-		time.Sleep(100 * time.Millisecond)
+		// Freeze it once it is a member (u0, u2, u4 and hung).
+		for deadline := time.Now().Add(5 * time.Second); len(s.members("room0")) < 4; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("room0 members %q, want hung among them", s.members("room0"))
+			}
+		}
 		hung.fc.freeze()
 
 		start := time.Now()
