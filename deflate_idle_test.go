@@ -172,3 +172,39 @@ func TestDeflateIdleMemory(t *testing.T) {
 		t.Fatalf("idle: decompressor %v, history %d sent %d received", c.inf.fr != nil, len(c.def.history), len(c.inf.history))
 	}
 }
+
+// A message written for longer than the idle period keeps its compressor
+// while the idle timer fires (the timer finds the writer busy and looks
+// again later), and the compressor goes back once the connection is idle.
+// Under -race this also checks that the timer's busy path reads nothing
+// the writer set without synchronisation.
+func TestDeflateIdleTimerWhileWriting(t *testing.T) {
+	checkGoroutines(t)
+	setDeflateIdle(t, 5*time.Millisecond)
+	c := dialCompressed(t, CompressionContextTakeover, CompressionContextTakeover)
+	defer c.Close()
+	w, err := c.NextWriter(TextMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := bytes.Repeat([]byte(`{"k":"value"}`), 100)
+	var sent []byte
+	// The message stays open over many idle periods: time passing is
+	// what is under test.
+	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if _, err := w.Write(part); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, part...)
+		if c.def.fw == nil {
+			t.Fatal("compressor released while a message was being written")
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := c.ReadMessage(); err != nil || !bytes.Equal(got, sent) {
+		t.Fatalf("echo of %d bytes: %d bytes, %v", len(sent), len(got), err)
+	}
+	waitEngineReleased(t, c)
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -71,8 +72,11 @@ type deflater struct {
 	fed     int  // bytes fed to fw for the current message
 	used    bool // a message was compressed since the idle timer last looked
 	armed   bool // the idle timer is running
-	idle    *time.Timer
-	period  time.Duration // deflateIdle when the Conn was made
+	// idle is set once, under mlock, but the timer's function reads it
+	// without mlock when a writer holds it: atomic, so that a timer that
+	// fired at once would not race with its own assignment.
+	idle   atomic.Pointer[time.Timer]
+	period time.Duration // deflateIdle when the Conn was made
 }
 
 // init sets the deflater up for the agreed parameters.
@@ -103,10 +107,10 @@ func (d *deflater) begin(w *messageWriter) {
 	d.used = true
 	if !d.armed {
 		d.armed = true
-		if d.idle == nil {
-			d.idle = time.AfterFunc(d.period, d.checkIdle)
+		if t := d.idle.Load(); t != nil {
+			t.Reset(d.period)
 		} else {
-			d.idle.Reset(d.period)
+			d.idle.Store(time.AfterFunc(d.period, d.checkIdle))
 		}
 	}
 }
@@ -205,12 +209,19 @@ func (d *deflater) checkIdle() {
 	select {
 	case d.c.mlock <- struct{}{}:
 	default:
-		d.idle.Reset(d.period) // a message is being written
-		return
+		// A message is being written: look again later. (Before the
+		// timer is stored, which cannot take a whole period, wait for
+		// the writer instead.)
+		t := d.idle.Load()
+		if t != nil {
+			t.Reset(d.period)
+			return
+		}
+		d.c.mlock <- struct{}{}
 	}
 	if d.used {
 		d.used = false
-		d.idle.Reset(d.period)
+		d.idle.Load().Reset(d.period)
 	} else {
 		d.armed = false
 		d.put()
