@@ -44,10 +44,8 @@ func (ka *keepalive) markHeard() {
 // here, so two ticks never run at once.
 func (c *Conn) keepaliveTick() {
 	ka := c.ka
-	select {
-	case <-c.closed:
+	if c.isClosed() {
 		return
-	default:
 	}
 	if ka.waiting {
 		if !ka.heard.Load() {

@@ -439,10 +439,9 @@ func (c *Conn) readFailed(err error) error {
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	select {
-	case <-c.closed:
+	if c.isClosed() {
 		err = c.errClosed()
-	default:
+	} else {
 		err = fmt.Errorf("websocket: read failed: %w", err)
 	}
 	c.readErr = err
