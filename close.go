@@ -20,11 +20,12 @@ func (c *Conn) handlePeerClose(p []byte) error {
 	}
 	ce := &CloseError{Code: code, Reason: reason}
 	c.chMu.Lock()
-	if c.peerClose == nil {
-		c.peerClose = ce
-		if c.closeRecv == nil {
-			c.closeRecv = closedChan
-		} else {
+	if c.closeRecv == nil {
+		c.closeRecv = closedChan
+	} else {
+		select {
+		case <-c.closeRecv:
+		default:
 			close(c.closeRecv)
 		}
 	}
@@ -337,8 +338,8 @@ func (c *Conn) closeTransport() {
 			c.closed = closedChan
 		}
 		c.chMu.Unlock()
-		if c.ka != nil {
-			c.ka.timer.Stop()
+		if c.br.ka != nil {
+			c.br.ka.timer.Stop()
 		}
 		c.nc.Close()
 		if c.registry != nil {

@@ -60,7 +60,6 @@ type Conn struct {
 	readErr     error
 	readCalls   atomic.Int64 // read calls finished, for Close's idle check
 	frameRemain int64        // unread payload bytes of the current data frame
-	framePos    int
 	msgType     MessageType
 	msgFramed   int64 // payload bytes of the message's frames so far
 	msgOut      int64 // decompressed bytes of a compressed message so far
@@ -93,6 +92,7 @@ type Conn struct {
 	readerWaiting atomic.Bool
 	flushWanted   atomic.Bool
 	pongPending   atomic.Bool // a pong answer is queued in pongQ
+	framePos      int32       // reader state (rlock): the mask key position; here to fill a word
 	batchLen      atomic.Int64
 	batch         []byte
 	batchBuf      *[]byte
@@ -106,20 +106,18 @@ type Conn struct {
 
 	// Close state.
 	closeOnce sync.Once
-	chMu      sync.Mutex // guards closed, peerClose and closeRecv
+	chMu      sync.Mutex // guards closed and closeRecv
 	// transportClosed is set once the transport is closed; closed is
 	// closed then. closed is made only for a wait (closedCh), or is
 	// closedChan when the transport closed first.
 	transportClosed atomic.Bool
 	dropCause       atomic.Pointer[closedError] // why the library closed it, if it did
-	ka              *keepalive                  // nil unless PingInterval is set
 	registry        *registry                   // the Upgrader's live-connection set, if any
 	closed          chan struct{}
 	// closeRecv is closed once the peer's close frame arrived. It is made
 	// only when CloseWithStatus waits for that frame (closeRecvChan),
 	// or is closedChan when the frame came first.
 	closeRecv  chan struct{}
-	peerClose  *CloseError
 	handlersMu sync.Mutex
 	handlers   *pingHandlers // nil until one is set; guarded by handlersMu
 }
@@ -188,20 +186,20 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 	}
 	c.readLimit.Store(limit)
 	c.br.src = nc
-	c.br.parker = newParker(nc, &c.br)
-	c.br.size = cfg.readBufSize
-	if c.br.size <= 0 {
-		c.br.size = defaultBufferSize
-		if c.br.parker != nil {
+	c.br.initParker(nc)
+	rsize := cfg.readBufSize
+	if rsize <= 0 {
+		rsize = defaultBufferSize
+		if c.br.canPark() {
 			// The buffer is only borrowed while data is in flight, so a
 			// larger one costs idle connections nothing and saves system
 			// calls on large and pipelined messages.
-			c.br.size = defaultParkedReadBufferSize
+			rsize = defaultParkedReadBufferSize
 		}
 	}
-	if c.br.size < maxHeaderLen+maxControlPayload {
+	if rsize < maxHeaderLen+maxControlPayload {
 		// A whole header, and a whole control frame, must fit.
-		c.br.size = maxHeaderLen + maxControlPayload
+		rsize = maxHeaderLen + maxControlPayload
 	}
 	wsize := cfg.writeBufSize
 	if wsize <= 0 {
@@ -211,7 +209,7 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 		wsize = maxHeaderLen + 64
 	}
 	c.wbufs = poolFor(wsize)
-	c.br.bufs = poolFor(c.br.size)
+	c.br.bufs = poolFor(rsize)
 	c.mr.c = c
 	c.mw.c = c
 	if len(buffered) > 0 {
