@@ -19,10 +19,17 @@ func (c *Conn) handlePeerClose(p []byte) error {
 		return c.fail(err.(*ProtocolError))
 	}
 	ce := &CloseError{Code: code, Reason: reason}
-	c.recvOnce.Do(func() {
-		c.peerClose = ce
-		close(c.closeRecv)
-	})
+	c.chMu.Lock()
+	if c.closeRecv == nil {
+		c.closeRecv = closedChan
+	} else {
+		select {
+		case <-c.closeRecv:
+		default:
+			close(c.closeRecv)
+		}
+	}
+	c.chMu.Unlock()
 	// Echo the code and reason (RFC 6455 section 5.5.1) unless we started the close.
 	echo := code
 	if echo == StatusNoStatusReceived {
@@ -166,10 +173,8 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 	if err := checkCloseReason(reason); err != nil {
 		return err
 	}
-	select {
-	case <-c.closed:
+	if c.isClosed() {
 		return ErrClosed
-	default:
 	}
 	deadline := time.Now().Add(c.closeTimeout)
 	if err := c.writeClose(code, reason, deadline); err != nil {
@@ -190,6 +195,7 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 			return err
 		}
 	}
+	closeRecv := c.closeRecvChan()
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	tick := time.NewTicker(closeReaderPoll)
@@ -214,14 +220,39 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 			err := c.drainUntilClose(deadline)
 			c.rlock.Unlock()
 			return err
-		case <-c.closeRecv:
-			<-c.closed // the reader finishes the close
+		case <-closeRecv:
+			<-c.closedCh() // the reader finishes the close
 			return nil
 		case <-t.C:
 			c.closeTransport()
 			return errCloseTimeout
 		}
 	}
+}
+
+// isClosed reports whether the transport is closed.
+func (c *Conn) isClosed() bool { return c.transportClosed.Load() }
+
+// closedCh returns a channel closed once the transport is closed. It is
+// made on demand, for a wait: an idle Conn does not carry it.
+func (c *Conn) closedCh() <-chan struct{} {
+	c.chMu.Lock()
+	defer c.chMu.Unlock()
+	if c.closed == nil {
+		c.closed = make(chan struct{})
+	}
+	return c.closed
+}
+
+// closeRecvChan returns the channel closed once the peer's close frame
+// arrived. It is made on demand: an idle Conn does not carry it.
+func (c *Conn) closeRecvChan() <-chan struct{} {
+	c.chMu.Lock()
+	defer c.chMu.Unlock()
+	if c.closeRecv == nil {
+		c.closeRecv = make(chan struct{})
+	}
+	return c.closeRecv
 }
 
 // closeReaderPoll is how often Close checks whether the application's
@@ -269,10 +300,8 @@ func (c *Conn) closeResult(err error) error {
 // CloseNow closes the connection at once, without a close handshake. The
 // peer sees an abnormal closure (1006).
 func (c *Conn) CloseNow() error {
-	select {
-	case <-c.closed:
+	if c.isClosed() {
 		return ErrClosed
-	default:
 	}
 	c.closeTransport()
 	return nil
@@ -282,10 +311,8 @@ func (c *Conn) CloseNow() error {
 // calls then report inside an error that matches ErrClosed. A Conn that
 // was closed already keeps the reason it had.
 func (c *Conn) drop(cause error) {
-	select {
-	case <-c.closed:
+	if c.isClosed() {
 		return
-	default:
 	}
 	c.dropCause.CompareAndSwap(nil, &closedError{cause: cause})
 	c.closeTransport()
@@ -303,9 +330,16 @@ func (c *Conn) errClosed() error {
 // closeTransport closes the underlying connection once.
 func (c *Conn) closeTransport() {
 	c.closeOnce.Do(func() {
-		close(c.closed)
-		if c.ka != nil {
-			c.ka.timer.Stop()
+		c.chMu.Lock()
+		c.transportClosed.Store(true)
+		if c.closed != nil {
+			close(c.closed)
+		} else {
+			c.closed = closedChan
+		}
+		c.chMu.Unlock()
+		if c.br.ka != nil {
+			c.br.ka.timer.Stop()
 		}
 		c.nc.Close()
 		if c.registry != nil {

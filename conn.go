@@ -28,8 +28,20 @@ const defaultParkedReadBufferSize = 64<<10 + maxHeaderLen
 // A reading goroutine answers pings, delivers pongs and takes part in the
 // close handshake, so an application that only writes should still read.
 type Conn struct {
+	// The fields are ordered so that the small ones share words: an idle
+	// Conn is mostly this struct, so its size is what a server pays per
+	// connection.
 	nc       net.Conn
 	isServer bool
+
+	// Reader flags, guarded by rlock (readStarted is atomic).
+	frameFin       bool
+	frameMasked    bool
+	inMessage      bool // a data message is being read
+	readCompressed bool // the message being read is compressed
+	frameKey       [4]byte
+	msgUTF8        utf8Validator
+	readStarted    atomic.Bool // the application has called NextReader
 
 	subprotocol string
 	request     *http.Request
@@ -47,26 +59,19 @@ type Conn struct {
 	readLimit   atomic.Int64
 	readErr     error
 	readCalls   atomic.Int64 // read calls finished, for Close's idle check
-	readStarted atomic.Bool  // the application has called NextReader
 	frameRemain int64        // unread payload bytes of the current data frame
-	frameFin    bool
-	frameKey    [4]byte
-	framePos    int
-	frameMasked bool
-	inMessage   bool // a data message is being read
 	msgType     MessageType
 	msgFramed   int64 // payload bytes of the message's frames so far
-	msgUTF8     utf8Validator
 	msgOut      int64 // decompressed bytes of a compressed message so far
 	mr          messageReader
 
-	// permessage-deflate, when negotiated (deflate != nil).
-	deflate        *deflateParams
-	readCompressed bool // the message being read is compressed
-	inf            inflater
-	def            deflater
-	writeCompress  atomic.Bool
-	compressMin    atomic.Int64
+	// permessage-deflate, when negotiated (deflate != nil); inf and def
+	// are nil otherwise, so that a Conn without compression does not
+	// carry their state.
+	deflate     *deflateParams
+	inf         *inflater
+	def         *deflater
+	compressMin atomic.Int64
 
 	// The application's write deadline, restored after the Conn's own
 	// control frames.
@@ -75,45 +80,78 @@ type Conn struct {
 
 	// Writer state, guarded by wlock (frames) and mlock (messages).
 	writeErr  error
-	closeSent bool
 	wbuf      []byte
 	wpool     *[]byte
-	wsize     int
 	wbufs     *bufferPool // of wsize-byte buffers
-	ctrlOut   [maxHeaderLen + maxControlPayload]byte
-	iov       [2][]byte
-	bufs      net.Buffers // points into iov; a field so writev does not allocate
 	mw        messageWriter
+	ctrlOut   [maxHeaderLen + maxControlPayload]byte
+	closeSent bool
 
 	// Write batching (batch.go): frames waiting for the reader to wait.
 	batching      atomic.Bool
 	readerWaiting atomic.Bool
 	flushWanted   atomic.Bool
+	pongPending   atomic.Bool // a pong answer is queued in pongQ
+	framePos      int32       // reader state (rlock): the mask key position; here to fill a word
 	batchLen      atomic.Int64
 	batch         []byte
 	batchBuf      *[]byte
 
 	// A pong answer queued by the reader while a writer held wlock.
-	pongMu      sync.Mutex
-	pongPending atomic.Bool
-	pongLen     int
-	pongBuf     *[maxControlPayload]byte // allocated on first contention
-	pingWanted  atomic.Bool              // a keepalive ping waits for wlock
+	pongQ      *pongQueue  // made on first contention; see pongPending
+	pingWanted atomic.Bool // a keepalive ping waits for wlock
+	// writeCompress: whether data messages are compressed, when
+	// permessage-deflate was negotiated (SetWriteCompression).
+	writeCompress atomic.Bool
 
 	// Close state.
-	closeOnce  sync.Once
-	dropCause  atomic.Pointer[closedError] // why the library closed it, if it did
-	ka         *keepalive                  // nil unless PingInterval is set
-	registry   *registry                   // the Upgrader's live-connection set, if any
-	closed     chan struct{}               // closed once the transport is closed
-	closeRecv  chan struct{}               // closed once the peer's close frame arrived
-	recvOnce   sync.Once
-	peerClose  *CloseError
+	closeOnce sync.Once
+	chMu      sync.Mutex // guards closed and closeRecv
+	// transportClosed is set once the transport is closed; closed is
+	// closed then. closed is made only for a wait (closedCh), or is
+	// closedChan when the transport closed first.
+	transportClosed atomic.Bool
+	dropCause       atomic.Pointer[closedError] // why the library closed it, if it did
+	registry        *registry                   // the Upgrader's live-connection set, if any
+	closed          chan struct{}
+	// closeRecv is closed once the peer's close frame arrived. It is made
+	// only when CloseWithStatus waits for that frame (closeRecvChan),
+	// or is closedChan when the frame came first.
+	closeRecv  chan struct{}
 	handlersMu sync.Mutex
-	onPing     func([]byte)
-	onPong     func([]byte)
-	pings      map[string]chan struct{}
+	handlers   *pingHandlers // nil until one is set; guarded by handlersMu
 }
+
+// pongQueue holds the pong answer the reader queued while a writer held
+// wlock. The reader makes it, on the first contention, before it first
+// sets pongPending; writers look at it only once they saw pongPending.
+type pongQueue struct {
+	mu  sync.Mutex
+	n   int
+	buf [maxControlPayload]byte
+}
+
+// pingHandlers holds what SetPingHandler, SetPongHandler and Ping set, made
+// on the first of those calls. Guarded by handlersMu.
+type pingHandlers struct {
+	onPing func([]byte)
+	onPong func([]byte)
+	pings  map[string]chan struct{}
+}
+
+// compressors holds a compressing Conn's inflater and deflater, in one
+// allocation.
+type compressors struct {
+	inf inflater
+	def deflater
+}
+
+// closedChan is a closed channel.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
 
 // connConfig holds what the Upgrader or Dialer sets on a new Conn.
 type connConfig struct {
@@ -138,8 +176,6 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 		closeTimeout: cfg.closeTimeout,
 		mlock:        make(chan struct{}, 1),
 		wlock:        make(chan struct{}, 1),
-		closed:       make(chan struct{}),
-		closeRecv:    make(chan struct{}),
 	}
 	if c.closeTimeout <= 0 {
 		c.closeTimeout = DefaultCloseTimeout
@@ -150,30 +186,30 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 	}
 	c.readLimit.Store(limit)
 	c.br.src = nc
-	c.br.parker = newParker(nc, &c.br)
-	c.br.size = cfg.readBufSize
-	if c.br.size <= 0 {
-		c.br.size = defaultBufferSize
-		if c.br.parker != nil {
+	c.br.initParker(nc)
+	rsize := cfg.readBufSize
+	if rsize <= 0 {
+		rsize = defaultBufferSize
+		if c.br.canPark() {
 			// The buffer is only borrowed while data is in flight, so a
 			// larger one costs idle connections nothing and saves system
 			// calls on large and pipelined messages.
-			c.br.size = defaultParkedReadBufferSize
+			rsize = defaultParkedReadBufferSize
 		}
 	}
-	if c.br.size < maxHeaderLen+maxControlPayload {
+	if rsize < maxHeaderLen+maxControlPayload {
 		// A whole header, and a whole control frame, must fit.
-		c.br.size = maxHeaderLen + maxControlPayload
+		rsize = maxHeaderLen + maxControlPayload
 	}
-	c.wsize = cfg.writeBufSize
-	if c.wsize <= 0 {
-		c.wsize = defaultBufferSize
+	wsize := cfg.writeBufSize
+	if wsize <= 0 {
+		wsize = defaultBufferSize
 	}
-	if c.wsize < maxHeaderLen+64 {
-		c.wsize = maxHeaderLen + 64
+	if wsize < maxHeaderLen+64 {
+		wsize = maxHeaderLen + 64
 	}
-	c.wbufs = poolFor(c.wsize)
-	c.br.bufs = poolFor(c.br.size)
+	c.wbufs = poolFor(wsize)
+	c.br.bufs = poolFor(rsize)
 	c.mr.c = c
 	c.mw.c = c
 	if len(buffered) > 0 {
@@ -181,6 +217,8 @@ func newConn(nc net.Conn, buffered []byte, cfg connConfig) *Conn {
 	}
 	if cfg.deflate != nil {
 		c.deflate = cfg.deflate
+		z := new(compressors)
+		c.inf, c.def = &z.inf, &z.def
 		c.inf.init(cfg.deflate) // deflate: window and context takeover
 		c.def.init(c, cfg.deflate)
 		c.writeCompress.Store(true)

@@ -29,7 +29,7 @@ func (c *Conn) writeControlWithin(op byte, payload []byte, deadline time.Time) e
 // whether or not a handler is set; the payload must not be retained.
 func (c *Conn) SetPingHandler(f func(payload []byte)) {
 	c.handlersMu.Lock()
-	c.onPing = f
+	c.pingHandlers().onPing = f
 	c.handlersMu.Unlock()
 }
 
@@ -37,8 +37,17 @@ func (c *Conn) SetPingHandler(f func(payload []byte)) {
 // the payload of each pong received. The payload must not be retained.
 func (c *Conn) SetPongHandler(f func(payload []byte)) {
 	c.handlersMu.Lock()
-	c.onPong = f
+	c.pingHandlers().onPong = f
 	c.handlersMu.Unlock()
+}
+
+// pingHandlers returns c.handlers, made if need be. Caller holds
+// handlersMu.
+func (c *Conn) pingHandlers() *pingHandlers {
+	if c.handlers == nil {
+		c.handlers = new(pingHandlers)
+	}
+	return c.handlers
 }
 
 // handleControl reads a control frame's payload and acts on it.
@@ -56,18 +65,24 @@ func (c *Conn) handleControl(h frameHeader) error {
 	switch h.opcode {
 	case opPing:
 		c.queuePong(p)
+		var f func([]byte)
 		c.handlersMu.Lock()
-		f := c.onPing
+		if h := c.handlers; h != nil {
+			f = h.onPing
+		}
 		c.handlersMu.Unlock()
 		if f != nil {
 			f(p)
 		}
 	case opPong:
+		var f func([]byte)
 		c.handlersMu.Lock()
-		f := c.onPong
-		if ch, ok := c.pings[string(p)]; ok {
-			close(ch)
-			delete(c.pings, string(p))
+		if h := c.handlers; h != nil {
+			f = h.onPong
+			if ch, ok := h.pings[string(p)]; ok {
+				close(ch)
+				delete(h.pings, string(p))
+			}
 		}
 		c.handlersMu.Unlock()
 		if f != nil {
@@ -95,13 +110,15 @@ func (c *Conn) queuePong(payload []byte) {
 		return
 	default:
 	}
-	c.pongMu.Lock()
-	if c.pongBuf == nil {
-		c.pongBuf = new([maxControlPayload]byte)
+	q := c.pongQ
+	if q == nil {
+		q = new(pongQueue)
+		c.pongQ = q // before pongPending is first set: see flushPongLocked
 	}
-	c.pongLen = copy(c.pongBuf[:], payload)
+	q.mu.Lock()
+	q.n = copy(q.buf[:], payload)
 	c.pongPending.Store(true)
-	c.pongMu.Unlock()
+	q.mu.Unlock()
 	// The writer may have released the lock meanwhile without seeing the
 	// pong; try once more.
 	select {
@@ -114,15 +131,20 @@ func (c *Conn) queuePong(payload []byte) {
 
 // flushPongLocked writes the queued pong. Caller holds wlock.
 func (c *Conn) flushPongLocked() {
-	c.pongMu.Lock()
 	if !c.pongPending.Load() {
-		c.pongMu.Unlock()
+		return
+	}
+	// pongPending was set after the reader made pongQ.
+	q := c.pongQ
+	q.mu.Lock()
+	if !c.pongPending.Load() {
+		q.mu.Unlock()
 		return
 	}
 	var p [maxControlPayload]byte
-	n := copy(p[:], c.pongBuf[:c.pongLen])
+	n := copy(p[:], q.buf[:q.n])
 	c.pongPending.Store(false)
-	c.pongMu.Unlock()
+	q.mu.Unlock()
 	if c.closeSent {
 		return
 	}
@@ -161,13 +183,14 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) error {
 	ch := make(chan struct{})
 	key := string(payload)
 	c.handlersMu.Lock()
-	if c.pings == nil {
-		c.pings = make(map[string]chan struct{})
+	h := c.pingHandlers()
+	if h.pings == nil {
+		h.pings = make(map[string]chan struct{})
 	}
-	if old, ok := c.pings[key]; ok {
+	if old, ok := h.pings[key]; ok {
 		ch = old // share the wait with a ping of the same payload
 	} else {
-		c.pings[key] = ch
+		h.pings[key] = ch
 	}
 	c.handlersMu.Unlock()
 	err := c.sendPing(ctx, payload)
@@ -175,15 +198,15 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) error {
 		select {
 		case <-ch:
 			return nil
-		case <-c.closed:
+		case <-c.closedCh():
 			err = c.errClosed()
 		case <-ctx.Done():
 			err = fmt.Errorf("websocket: ping: no pong yet: %w", ctx.Err())
 		}
 	}
 	c.handlersMu.Lock()
-	if c.pings[key] == ch {
-		delete(c.pings, key)
+	if c.handlers.pings[key] == ch {
+		delete(c.handlers.pings, key)
 	}
 	c.handlersMu.Unlock()
 	return err
@@ -194,7 +217,7 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) error {
 func (c *Conn) sendPing(ctx context.Context, payload []byte) error {
 	select {
 	case c.wlock <- struct{}{}:
-	case <-c.closed:
+	case <-c.closedCh():
 		return c.errClosed()
 	case <-ctx.Done():
 		return fmt.Errorf("websocket: ping: waiting for another writer: %w", ctx.Err())

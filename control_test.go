@@ -153,9 +153,12 @@ func TestPingFloodCoalesces(t *testing.T) {
 	// Unlock only once the reader has taken the last ping: its answer is
 	// then the one queued pong, whatever the machine's load.
 	waitFor(t, func() bool {
-		c.pongMu.Lock()
-		defer c.pongMu.Unlock()
-		return c.pongPending.Load() && string(c.pongBuf[:c.pongLen]) == "999"
+		if !c.pongPending.Load() {
+			return false
+		}
+		c.pongQ.mu.Lock()
+		defer c.pongQ.mu.Unlock()
+		return c.pongPending.Load() && string(c.pongQ.buf[:c.pongQ.n]) == "999"
 	})
 	c.unlockFrame()
 	// One pong goes out, answering the latest ping; no other follows it:

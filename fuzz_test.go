@@ -679,7 +679,7 @@ func TestFuzzConnSmallReadBuffer(t *testing.T) {
 					if t.Failed() {
 						t.Logf("BUG: with a %d-byte read buffer, readBuf.fill(n) for a frame header (n <= %d) or a control payload (n <= %d) "+
 							"can never gather n bytes: it calls Read with an empty slice forever, spinning until the deadline. "+
-							"newConn must raise br.size to at least maxHeaderLen+maxControlPayload.", size, maxHeaderLen, maxControlPayload)
+							"newConn must raise the read buffer size (br.bufs.size) to at least maxHeaderLen+maxControlPayload.", size, maxHeaderLen, maxControlPayload)
 					}
 				})
 				msgs, err := fuzzConnStream(t, stream, isServer, 0, size, 500*time.Millisecond)

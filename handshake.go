@@ -260,16 +260,25 @@ func checkSameOrigin(r *http.Request, patterns []string, trustForwarded bool) st
 		return "origin is not allowed: the request has more than one Origin header"
 	}
 	u, err := url.Parse(origin[0])
+	if err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
+		return ""
+	}
+	return checkOtherOrigin(r, origin[0], u, err, patterns, trustForwarded)
+}
+
+// checkOtherOrigin is checkSameOrigin for an Origin that does not name the
+// request's Host. It runs in a frame of its own, so that the common case
+// keeps the handshake's stack small (see Upgrade).
+//
+//go:noinline
+func checkOtherOrigin(r *http.Request, origin string, u *url.URL, err error, patterns []string, trustForwarded bool) string {
 	if err != nil || u.Host == "" {
 		// An opaque origin ("null", from sandboxed pages and files) is
 		// allowed only by the "*" pattern.
 		if contains(patterns, "*") {
 			return ""
 		}
-		return "origin " + strconv.Quote(origin[0]) + " is not allowed: it is opaque (a sandboxed page or a file), which only the OriginPatterns entry \"*\" allows"
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return ""
+		return "origin " + strconv.Quote(origin) + " is not allowed: it is opaque (a sandboxed page or a file), which only the OriginPatterns entry \"*\" allows"
 	}
 	fwd := ""
 	if trustForwarded {
@@ -290,7 +299,7 @@ func checkSameOrigin(r *http.Request, patterns []string, trustForwarded bool) st
 		}
 	}
 	var b strings.Builder
-	b.WriteString("origin " + strconv.Quote(origin[0]) + " is not allowed: it does not match the Host header " + strconv.Quote(r.Host))
+	b.WriteString("origin " + strconv.Quote(origin) + " is not allowed: it does not match the Host header " + strconv.Quote(r.Host))
 	if fwd != "" {
 		b.WriteString(" nor the forwarded host " + strconv.Quote(fwd))
 	}

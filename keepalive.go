@@ -26,9 +26,9 @@ func (c *Conn) startKeepalive(interval, timeout time.Duration) {
 	if timeout <= 0 {
 		timeout = interval
 	}
-	c.ka = &keepalive{interval: interval, timeout: timeout}
-	c.br.ka = c.ka
-	c.ka.timer = time.AfterFunc(interval, c.keepaliveTick)
+	ka := &keepalive{interval: interval, timeout: timeout}
+	c.br.ka = ka
+	ka.timer = time.AfterFunc(interval, c.keepaliveTick)
 }
 
 // markHeard records that the peer sent something. It is called for every
@@ -43,11 +43,9 @@ func (ka *keepalive) markHeard() {
 // the last ping, or sends the next one. The timer is only re-armed from
 // here, so two ticks never run at once.
 func (c *Conn) keepaliveTick() {
-	ka := c.ka
-	select {
-	case <-c.closed:
+	ka := c.br.ka
+	if c.isClosed() {
 		return
-	default:
 	}
 	if ka.waiting {
 		if !ka.heard.Load() {
@@ -92,7 +90,7 @@ func (c *Conn) flushPingLocked() {
 // tries to tell the peer (1011, as RFC 6455 allows for an unexpected
 // condition) without waiting for a writer, then closes the transport.
 func (c *Conn) keepaliveFailed() {
-	cause := fmt.Errorf("keepalive: the peer sent nothing for %v after a ping: %w", c.ka.timeout, os.ErrDeadlineExceeded)
+	cause := fmt.Errorf("keepalive: the peer sent nothing for %v after a ping: %w", c.br.ka.timeout, os.ErrDeadlineExceeded)
 	c.dropCause.CompareAndSwap(nil, &closedError{cause: cause})
 	select {
 	case c.wlock <- struct{}{}:

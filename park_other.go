@@ -8,6 +8,8 @@ import "net"
 // pooled read buffer (see park_unix.go).
 type rawParker struct{}
 
-func newParker(nc net.Conn, b *readBuf) *rawParker { return nil }
+func (b *readBuf) initParker(nc net.Conn) {}
 
-func (p *rawParker) park() (int, error) { panic("unreachable") }
+func (b *readBuf) canPark() bool { return false }
+
+func (b *readBuf) park() (int, error) { panic("unreachable") }

@@ -18,34 +18,36 @@ import (
 // have returned EAGAIN returns it here, the buffer goes back to the pool,
 // and the runtime's poller parks the goroutine as it would for any read.
 
-// rawParker reads from a socket's descriptor directly.
+// rawParker is the part of a readBuf that reads from a socket's
+// descriptor directly. It lives in the readBuf (in the Conn), so that it
+// costs an idle Conn no allocation of its own.
 type rawParker struct {
-	rc  syscall.RawConn
-	b   *readBuf
+	rc  syscall.RawConn       // nil when the source does not expose its descriptor
 	fn  func(fd uintptr) bool // b.tryRead, bound once so parking does not allocate
-	n   int
-	err error
+	err error                 // tryRead's result, for park
 }
 
-// newParker returns a parker for nc, or nil when nc does not expose its
-// descriptor (TLS, HTTP/2 streams, pipes).
-func newParker(nc net.Conn, b *readBuf) *rawParker {
+// initParker sets b up to park on nc, when nc exposes its descriptor
+// (not TLS, HTTP/2 streams, pipes).
+func (b *readBuf) initParker(nc net.Conn) {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		return nil
+		return
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return
 	}
-	p := &rawParker{rc: rc, b: b}
-	p.fn = p.tryRead
-	return p
+	b.parker.rc = rc
+	b.parker.fn = b.tryRead
 }
 
-// tryRead runs when the runtime thinks the socket may be readable.
-func (p *rawParker) tryRead(fd uintptr) bool {
-	b := p.b
+// canPark reports whether b waits for data without a buffer.
+func (b *readBuf) canPark() bool { return b.parker.rc != nil }
+
+// tryRead runs when the runtime thinks the socket may be readable. It
+// leaves what it read in b.buf[:b.w], and its error in b.parker.err.
+func (b *readBuf) tryRead(fd uintptr) bool {
 	if b.buf == nil {
 		b.pool = b.bufs.get()
 		b.buf = *b.pool
@@ -61,27 +63,31 @@ func (p *rawParker) tryRead(fd uintptr) bool {
 			b.buf, b.pool = nil, nil
 			return false
 		case err != nil:
-			p.n, p.err = 0, os.NewSyscallError("read", err)
+			b.w, b.parker.err = 0, os.NewSyscallError("read", err)
 		case n == 0:
-			p.n, p.err = 0, io.EOF
+			b.w, b.parker.err = 0, io.EOF
 		default:
-			p.n, p.err = n, nil
+			b.w, b.parker.err = n, nil
 		}
 		return true
 	}
 }
 
-// park waits for data with no buffer held, then reads it into b.buf.
-func (p *rawParker) park() (int, error) {
-	p.n, p.err = 0, nil
-	if err := p.rc.Read(p.fn); err != nil {
-		if p.b.buf == nil {
-			p.b.r, p.b.w = 0, 0
+// park waits for data with no buffer held, then reads it into b.buf. It
+// returns the number of bytes read (also left in b.w). Caller has set
+// b.r and b.w to 0.
+func (b *readBuf) park() (int, error) {
+	b.parker.err = nil
+	if err := b.parker.rc.Read(b.parker.fn); err != nil {
+		if b.buf == nil {
+			b.r, b.w = 0, 0
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, &net.OpError{Op: "read", Net: "tcp", Err: err}
 		}
 		return 0, err
 	}
-	return p.n, p.err
+	err := b.parker.err
+	b.parker.err = nil
+	return b.w, err
 }

@@ -391,7 +391,7 @@ func errTruncatedUTF8() *ProtocolError {
 // consume unmasks and validates payload bytes just read.
 func (c *Conn) consume(b []byte) error {
 	if c.frameMasked {
-		c.framePos = maskBytes(c.frameKey, c.framePos, b)
+		c.framePos = int32(maskBytes(c.frameKey, int(c.framePos), b))
 	}
 	c.frameRemain -= int64(len(b))
 	if c.msgType == TextMessage && !c.readCompressed && !c.msgUTF8.valid(b) {
@@ -439,10 +439,9 @@ func (c *Conn) readFailed(err error) error {
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	select {
-	case <-c.closed:
+	if c.isClosed() {
 		err = c.errClosed()
-	default:
+	} else {
 		err = fmt.Errorf("websocket: read failed: %w", err)
 	}
 	c.readErr = err

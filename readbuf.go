@@ -8,12 +8,11 @@ import "io"
 // back to it whenever it is empty between messages.
 type readBuf struct {
 	src    io.Reader
-	size   int
-	bufs   *bufferPool // of size-byte buffers
+	bufs   *bufferPool // of the buffers, bufs.size bytes each
 	buf    []byte
 	pool   *[]byte // buf's pool entry, nil when buf is not pooled
 	r, w   int
-	parker *rawParker // waits for data without a buffer, when the socket allows
+	parker rawParker // waits for data without a buffer, when the socket allows (canPark)
 	// first takes the first bytes after a wait when there is no parker
 	// (TLS, HTTP/2 streams): an idle Conn then blocks in its source's Read
 	// without a pooled buffer, and takes one only once bytes arrived.
@@ -28,7 +27,7 @@ func (b *readBuf) buffered() int { return b.w - b.r }
 
 // seed puts bytes read ahead of the Conn (during the handshake) in front.
 func (b *readBuf) seed(p []byte) {
-	if len(p) > b.size {
+	if len(p) > b.bufs.size {
 		b.buf = make([]byte, len(p))
 	} else {
 		b.pool = b.bufs.get()
@@ -37,16 +36,16 @@ func (b *readBuf) seed(p []byte) {
 	b.r, b.w = 0, copy(b.buf, p)
 }
 
-// fill reads until at least n bytes (n <= size) are buffered.
+// fill reads until at least n bytes (n <= bufs.size) are buffered.
 func (b *readBuf) fill(n int) error {
 	if b.w-b.r >= n {
 		return nil
 	}
 	if b.buf == nil {
 		b.r, b.w = 0, 0
-		if b.parker != nil {
+		if b.canPark() {
 			b.notify(true)
-			m, err := b.parker.park()
+			m, err := b.park()
 			b.notify(false)
 			b.w = m
 			if m > 0 && b.ka != nil {
@@ -133,7 +132,7 @@ func (b *readBuf) read(p []byte) (int, error) {
 		b.r += n
 		return n, nil
 	}
-	if len(p) >= b.size {
+	if len(p) >= b.bufs.size {
 		n, err := b.readSrc(p)
 		if err == io.EOF && n > 0 {
 			err = nil

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"sync"
 	"time"
 )
 
@@ -26,7 +28,7 @@ func (c *Conn) lock(l chan struct{}, deadline time.Time) error {
 	select {
 	case l <- struct{}{}:
 		return nil
-	case <-c.closed:
+	case <-c.closedCh():
 		return c.errClosed()
 	case <-timeout:
 		return errors.New("websocket: timed out waiting for another writer")
@@ -70,10 +72,9 @@ func (c *Conn) writeRaw(b []byte) error {
 // writeFailed records a transport write error as final for writing and
 // drops the connection, so that the reader's next error names the cause.
 func (c *Conn) writeFailed(err error) error {
-	select {
-	case <-c.closed:
+	if c.isClosed() {
 		err = c.errClosed()
-	default:
+	} else {
 		c.drop(fmt.Errorf("a write failed: %w", err))
 		err = fmt.Errorf("websocket: write failed: %w", err)
 	}
@@ -116,10 +117,12 @@ func (c *Conn) writeFrame(h frameHeader, payload []byte, scratch []byte) error {
 		if len(payload) >= splitFrameMin {
 			head, rest = payload[:splitFrameHead], payload[splitFrameHead:]
 		}
-		c.iov[0], c.iov[1] = c.ctrlOut[:n], head
-		c.bufs = c.iov[:]
-		_, err := c.bufs.WriteTo(c.nc)
-		c.iov[0], c.iov[1] = nil, nil
+		wv := writevs.Get().(*writevState)
+		wv.iov[0], wv.iov[1] = c.ctrlOut[:n], head
+		wv.bufs = wv.iov[:]
+		_, err := wv.bufs.WriteTo(c.nc)
+		wv.iov[0], wv.iov[1] = nil, nil
+		writevs.Put(wv)
 		if err == nil && len(rest) > 0 {
 			_, err = c.nc.Write(rest)
 		}
@@ -178,6 +181,17 @@ func (c *Conn) writeMasked(h frameHeader, payload, scratch []byte) error {
 		n = 0
 	}
 }
+
+// writevState is what a large server frame's writev needs: the header and
+// the payload's head, and the net.Buffers that WriteTo consumes. Passed to
+// the transport, a net.Buffers made per frame would escape and allocate;
+// frames borrow one from writevs instead, so that no Conn carries it.
+type writevState struct {
+	iov  [2][]byte
+	bufs net.Buffers // points into iov
+}
+
+var writevs = sync.Pool{New: func() any { return new(writevState) }}
 
 // maskChunk is the size of the buffer a client borrows to mask a large
 // payload: 256 KiB chunks keep the system calls per MiB at 4, which
