@@ -206,7 +206,7 @@ func TestAllocKeepaliveEcho(t *testing.T) {
 	}
 	nc := &loopConn{frame: rawFrame(true, 0, opBinary, true, make([]byte, 1024))}
 	c := newConn(nc, nil, connConfig{isServer: true, pingInterval: time.Hour})
-	defer c.ka.timer.Stop() // loopConn cannot be closed
+	defer c.br.ka.timer.Stop() // loopConn cannot be closed
 	buf := make([]byte, 1024)
 	if n := testing.AllocsPerRun(1000, func() {
 		if err := keepaliveEcho(c, buf); err != nil {
@@ -226,8 +226,8 @@ func BenchmarkEchoKeepalive(b *testing.B) {
 			b.Run(fmt.Sprintf("ping=%v/%d", every, n), func(b *testing.B) {
 				nc := &loopConn{frame: rawFrame(true, 0, opBinary, true, make([]byte, n))}
 				c := newConn(nc, nil, connConfig{isServer: true, pingInterval: every})
-				if c.ka != nil {
-					defer c.ka.timer.Stop() // loopConn cannot be closed
+				if c.br.ka != nil {
+					defer c.br.ka.timer.Stop() // loopConn cannot be closed
 				}
 				buf := make([]byte, n)
 				b.ReportAllocs()
