@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsstd/websocket/internal/peerenv"
 )
 
 // TestBrowserChat has two users, each in a page of headless Chromium, join
@@ -28,7 +30,7 @@ func TestBrowserChat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if off := chromiumOff(); off != "" {
+	if off := peerenv.ChromiumOff(); off != "" {
 		t.Skip("browser test turned off by " + off)
 	}
 	if err := chatPeersAvailable(peers); err != nil {
@@ -64,7 +66,7 @@ func TestBrowserChat(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, nodePath(), "chat_browsers.js", base,
+	cmd := exec.CommandContext(ctx, peerenv.NodePath(), "chat_browsers.js", base,
 		"--timeout=20000", "--room="+room, "--alice-says="+aliceSays, "--bob-says="+bobSays)
 	cmd.Dir = peers
 	cmd.Env = env
@@ -126,15 +128,15 @@ func TestBrowserChat(t *testing.T) {
 // chatPeersAvailable reports why the browser test cannot run here, if it
 // cannot.
 func chatPeersAvailable(peers string) error {
-	if _, err := os.Stat(chromiumPath()); err != nil {
+	if _, err := os.Stat(peerenv.ChromiumPath()); err != nil {
 		return err
 	}
-	if _, err := exec.LookPath(nodePath()); err != nil {
+	if _, err := exec.LookPath(peerenv.NodePath()); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, nodePath(), "-e", `require("playwright-core")`)
+	cmd := exec.CommandContext(ctx, peerenv.NodePath(), "-e", `require("playwright-core")`)
 	cmd.Dir = peers
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("node cannot load playwright-core from %s: %v: %s", peers, err, bytes.TrimSpace(out))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wsstd/websocket"
+	"github.com/wsstd/websocket/internal/peerenv"
 )
 
 func get(t *testing.T, url string) (*http.Response, string) {
@@ -96,7 +97,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if off := chromiumOff(); off != "" {
+	if off := peerenv.ChromiumOff(); off != "" {
 		t.Skip("browser test turned off by " + off)
 	}
 	if err := browserAvailable(peers); err != nil {
@@ -126,7 +127,7 @@ func TestBrowser(t *testing.T) {
 	defer s.Close()
 
 	const want = "received: 4 bytes of binary: de ad be ef"
-	cmd := exec.CommandContext(ctx, nodePath(), "page_text.js", s.URL+"/", want, "--timeout=60000")
+	cmd := exec.CommandContext(ctx, peerenv.NodePath(), "page_text.js", s.URL+"/", want, "--timeout=60000")
 	cmd.Dir = peers
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.Output()
@@ -152,10 +153,10 @@ func TestBrowser(t *testing.T) {
 // browserAvailable reports whether Chromium and the peer scripts' npm
 // packages are installed.
 func browserAvailable(peers string) error {
-	if _, err := os.Stat(chromiumPath()); err != nil {
+	if _, err := os.Stat(peerenv.ChromiumPath()); err != nil {
 		return err
 	}
-	cmd := exec.Command(nodePath(), "-e", `require("playwright-core")`)
+	cmd := exec.Command(peerenv.NodePath(), "-e", `require("playwright-core")`)
 	cmd.Dir = peers
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("node cannot load playwright-core: %v: %s", err, strings.TrimSpace(string(out)))
