@@ -252,10 +252,12 @@ func (n *node) serve(conn *websocket.Conn) {
 	// turned on here, before the writer starts and before the first read:
 	// SetWriteBatching is not safe while a read is under way.
 	conn.SetWriteBatching(true)
+	// The writer starts once the member has joined: the welcome then
+	// tells the client that the room's subscription is in place.
+	err := n.join(m)
 	var g sync.WaitGroup
 	g.Add(1)
 	go func() { defer g.Done(); m.writeLoop() }()
-	err := n.join(m)
 	if err == nil {
 		n.cfg.Logf("cluster %s: %s joined %q as %q (%s)", n.cfg.Node, conn.RemoteAddr(), m.room, m.name, m.id)
 		err = m.readLoop()
@@ -288,6 +290,14 @@ func (n *node) join(m *member) error {
 		// The default limits would drop messages for a slow callback;
 		// ours never blocks, so only memory bounds it.
 		sub.SetPendingLimits(-1, 256<<20)
+		// Subscribe only queues the interest; wait until the broker has
+		// it, so that the member, welcomed after join returns, hears
+		// everything other nodes publish from then on.
+		if err := n.nc.FlushTimeout(5 * time.Second); err != nil {
+			sub.Unsubscribe()
+			n.mu.Unlock()
+			return err
+		}
 		r.sub = sub
 		n.rooms[m.room] = r
 	}
