@@ -325,23 +325,9 @@ func runChild(variant string, useTLS bool) int {
 	var h http.Handler
 	switch variant {
 	case "wsstd-handler":
-		h = &websocket.Upgrader{Handler: func(c *websocket.Conn) {
-			for {
-				typ, p, err := c.ReadMessage()
-				if err != nil || c.WriteMessage(typ, p) != nil {
-					return
-				}
-			}
-		}}
+		h = &websocket.Upgrader{Handler: wsstdEcho}
 	case "wsstd-handler-drop":
-		h = &websocket.Upgrader{DropRequest: true, Handler: func(c *websocket.Conn) {
-			for {
-				typ, p, err := c.ReadMessage()
-				if err != nil || c.WriteMessage(typ, p) != nil {
-					return
-				}
-			}
-		}}
+		h = &websocket.Upgrader{DropRequest: true, Handler: wsstdEcho}
 	case "wsstd-upgrade":
 		u := &websocket.Upgrader{}
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -350,12 +336,7 @@ func runChild(variant string, useTLS bool) int {
 				return
 			}
 			defer c.Close()
-			for {
-				typ, p, err := c.ReadMessage()
-				if err != nil || c.WriteMessage(typ, p) != nil {
-					return
-				}
-			}
+			wsstdEcho(c)
 		})
 	case "gorilla":
 		u := &gorilla.Upgrader{}
@@ -437,5 +418,16 @@ func raiseNofile() {
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil && rl.Cur < rl.Max {
 		rl.Cur = rl.Max
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
+	}
+}
+
+// wsstdEcho echoes every message until the connection ends: the work an
+// idle connection's server is ready to do.
+func wsstdEcho(c *websocket.Conn) {
+	for {
+		typ, p, err := c.ReadMessage()
+		if err != nil || c.WriteMessage(typ, p) != nil {
+			return
+		}
 	}
 }
